@@ -1,0 +1,248 @@
+"""Registry screens: search, register, view, edit, tags, consents, families."""
+from flask import Blueprint, abort, current_app, g, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal import audit
+from portal.access import allow, can, load_or_404
+from portal.blueprints.patients.forms import (ConsentForm, GuarantorForm, MergeFamilyForm, MoveFamilyForm,
+                                              PatientForm, RegisterForm, TagsForm)
+from portal.models import Family, OutboxMessage, Patient, PatientTag, Tag
+from portal.services import ServiceError
+from portal.services import patients as registry
+from portal.services.identity import age_on, life_stage
+from portal.services.schedule_board import patient_appointments
+from portal.web import apply_service_error, local_today, render, see_other
+
+bp = Blueprint("patients", __name__)
+
+
+def load_patient(code: str, action: str = "patient.read") -> Patient:
+    patient = load_or_404(Patient, action, code=code)
+    g.patient_data = True
+    if request.method == "GET":
+        audit.record("read", patient=patient, object_type="patient", object_ref=patient.chart_no)
+    return patient
+
+
+def load_family(code: str, action: str = "patient.read") -> Family:
+    family = load_or_404(Family, action, code=code)
+    g.patient_data = True
+    return family
+
+
+def family_name_for(name: str) -> str:
+    """张大伟 → 张家 (the surname); a Latin name keeps its last word: Anna Smith → Smith family."""
+    name = name.strip()
+    if name and "\u3400" <= name[0] <= "\u9fff":
+        return _("%(surname)s family", surname=name[0])
+    return _("%(surname)s family", surname=(name.split() or [""])[-1])
+
+
+def _referrer(form) -> Patient | None:
+    chart_no = (form.referred_by.data or "").strip()
+    if not chart_no:
+        return None
+    referrer = Patient.get_or_none(Patient.chart_no == chart_no)
+    if referrer is None:
+        raise ServiceError(_("No patient has chart number %(no)s.", no=chart_no), field="referred_by")
+    return referrer
+
+
+def _data(form, consents=None) -> registry.PatientData:
+    return registry.PatientData(
+        name=form.name.data, sex=form.sex.data, birth_date=form.birth_date.data, phone=form.phone.data,
+        phone2=form.phone2.data or "", email=form.email.data or "", id_number=form.id_number.data or "",
+        address=form.address.data or "", occupation_group=form.occupation_group.data,
+        preferred_channel=form.preferred_channel.data, preferred_time=form.preferred_time.data,
+        allergies=form.allergies.data or "", medical_alerts=form.medical_alerts.data or "",
+        referral_channel=form.referral_channel.data, referred_by=_referrer(form),
+        consents=consents or {})
+
+
+@bp.route("/patients")
+@allow("patient.search")
+def index():
+    q = (request.args.get("q") or "").strip()[:40]
+    tag_id = request.args.get("tag", type=int)
+    limit = current_app.config["SEARCH_PAGE_SIZE"]
+    if q:
+        results = registry.search(q, limit=limit)
+        if tag_id:
+            results = [p for p in results if tag_id in {t.id for t in registry.tags_by_patient([p.id])[p.id]}]
+    elif tag_id:
+        results = list(Patient.select().join(PatientTag).where(PatientTag.tag == tag_id)
+                       .order_by(Patient.name).limit(limit))
+    else:
+        results = []
+    g.patient_data = bool(results)
+    if results:  # a result list shows names and ages: a read of patient data, once per search
+        audit.record("read", object_type="search", object_ref=str(len(results)),
+                     detail={"q": q, "tag": tag_id, "shown": [p.chart_no for p in results]})
+    tags = registry.tags_by_patient([p.id for p in results])
+    return render("patients/index.html", q=q, tag_id=tag_id, results=results, tags=tags,
+                  all_tags=list(Tag.select().order_by(Tag.name)), today=local_today())
+
+
+@bp.route("/patients/new", methods=["GET", "POST"])
+@allow("patient.create")
+def new():
+    form = RegisterForm()
+    family_ref = (form.family.data or request.args.get("family") or "")[:12]
+    family = None if "\x00" in family_ref else Family.get_or_none(Family.code == family_ref)
+    if request.method == "GET" and family is not None:
+        form.family.data = family.code
+    candidates = []
+    if form.validate_on_submit():
+        consents = {"treatment": form.consent_treatment.data, "reminders": form.consent_reminders.data,
+                    "marketing": form.consent_marketing.data}
+        try:
+            data = _data(form, consents)
+            family_name = family_name_for(data.name) if form.new_family.data else None
+            patient = registry.register(data, current_user, local_today(), family=family,
+                                        allow_duplicate=form.confirm_not_duplicate.data,
+                                        start_family_named=family_name)
+        except registry.DuplicateSuspected as dup:
+            candidates = dup.candidates
+            form.form_errors.append(dup.message)
+        except ServiceError as err:
+            apply_service_error(form, err)
+        else:
+            return see_other(url_for("patients.show", code=patient.code),
+                             _("Registered %(name)s, chart number %(no)s.", name=patient.name, no=patient.chart_no))
+    status = 422 if request.method == "POST" else 200
+    return render("patients/new.html", form=form, family=family, candidates=candidates), status
+
+
+@bp.route("/patients/<code>")
+@allow("patient.read")
+def show(code):
+    patient = load_patient(code)
+    family = patient.family
+    members = registry.family_members(family) if family else []
+    tag_ids = {link.tag_id for link in patient.tag_links}
+    appointments = patient_appointments(patient, current_app.config, limit=10) if can(current_user, "schedule.view") else []
+    messages = (list(OutboxMessage.select().where(OutboxMessage.patient == patient)
+                     .order_by(OutboxMessage.scheduled_at.desc()).limit(10))
+                if can(current_user, "outbox.view") else [])
+    return render("patients/show.html", patient=patient, family=family, members=members,
+                  appointments=appointments, messages=messages,
+                  tags=[t for t in Tag.select().order_by(Tag.name) if t.id in tag_ids],
+                  all_tags=list(Tag.select().order_by(Tag.name)), tag_ids=tag_ids,
+                  consents=registry.current_consents(patient), consent_form=ConsentForm(),
+                  move_form=MoveFamilyForm(), tags_form=TagsForm(),
+                  age=age_on(patient.birth_date, local_today()),
+                  stage=life_stage(patient.birth_date, local_today()))
+
+
+@bp.route("/patients/<code>/edit", methods=["GET", "POST"])
+@allow("patient.update")
+def edit(code):
+    patient = load_patient(code, "patient.update")
+    form = PatientForm(obj=patient)
+    if request.method == "GET":
+        form.referred_by.data = patient.referred_by.chart_no if patient.referred_by_id else ""
+    if form.validate_on_submit():
+        try:
+            changed = registry.update(patient, _data(form), current_user, local_today(),
+                                      may_edit_medical=can(current_user, "patient.medical.update", patient))
+        except ServiceError as err:
+            apply_service_error(form, err)
+        else:
+            message = _("Saved.") if changed else _("Nothing changed.")
+            return see_other(url_for("patients.show", code=patient.code), message)
+    status = 422 if request.method == "POST" else 200
+    return render("patients/edit.html", form=form, patient=patient), status
+
+
+@bp.route("/patients/<code>/tags", methods=["POST"])
+@allow("patient.tag")
+def set_tags(code):
+    patient = load_patient(code, "patient.tag")
+    form = TagsForm()
+    if not form.validate_on_submit():
+        abort(400)
+    wanted = {int(v) for v in request.form.getlist("tag") if v.isdigit()}
+    registry.set_tags(patient, wanted)
+    return see_other(url_for("patients.show", code=patient.code), _("Tags saved."), trigger="tagsChanged")
+
+
+@bp.route("/patients/<code>/consents", methods=["POST"])
+@allow("patient.consent")
+def record_consent(code):
+    patient = load_patient(code, "patient.consent")
+    form = ConsentForm()
+    if not form.validate_on_submit():
+        return see_other(url_for("patients.show", code=code), _("Choose a consent and a decision."), "error")
+    registry.record_consent(patient, form.kind.data, form.granted.data == "1", current_user, form.method.data)
+    return see_other(url_for("patients.show", code=code), _("Consent recorded."))
+
+
+@bp.route("/patients/<code>/family", methods=["POST"])
+@allow("family.manage")
+def move_family(code):
+    patient = load_patient(code, "patient.update")
+    form = MoveFamilyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    target_ref = (form.target.data or "").strip().upper()
+    new_name = (form.new_family_name.data or "").strip()
+    try:
+        if new_name:
+            family = registry.create_family(new_name, None, current_user)
+        elif target_ref:
+            family = Family.get_or_none(Family.code == target_ref)
+            if family is None:
+                member = Patient.get_or_none(Patient.chart_no == target_ref)
+                family = member.family if member else None
+            if family is None:
+                raise ServiceError(_("No family found for %(ref)s.", ref=target_ref))
+        else:
+            raise ServiceError(_("Enter a family code or a member's chart number, or a new family name."))
+        registry.move_to_family(patient, family, current_user)
+    except ServiceError as err:
+        return see_other(url_for("patients.show", code=code), err.message, "error")
+    return see_other(url_for("patients.show", code=code), _("Moved to family %(name)s.", name=family.name))
+
+
+@bp.route("/families/<code>")
+@allow("patient.read")
+def family(code):
+    family = load_family(code)
+    members = registry.family_members(family)
+    visible = [m for m in members if can(current_user, "patient.read", m)]
+    audit.record("read", patient=family.guarantor_id, object_type="family", object_ref=family.code)
+    return render("patients/family.html", family=family, members=visible, hidden=len(members) - len(visible),
+                  merge_form=MergeFamilyForm(), guarantor_form=GuarantorForm(), today=local_today())
+
+
+@bp.route("/families/<code>/guarantor", methods=["POST"])
+@allow("family.manage")
+def set_guarantor(code):
+    family = load_family(code, "family.manage")
+    form = GuarantorForm()
+    if not form.validate_on_submit():
+        abort(400)
+    member = load_patient(form.patient.data, "patient.update")
+    try:
+        registry.set_guarantor(family, member)
+    except ServiceError as err:
+        return see_other(url_for("patients.family", code=code), err.message, "error")
+    return see_other(url_for("patients.family", code=code), _("Family contact changed."))
+
+
+@bp.route("/families/<code>/merge", methods=["POST"])
+@allow("family.manage")
+def merge(code):
+    family = load_family(code, "family.manage")
+    form = MergeFamilyForm()
+    if not form.validate_on_submit():
+        return see_other(url_for("patients.family", code=code), _("Enter the other family's code."), "error")
+    other = Family.get_or_none(Family.code == form.other.data.strip().upper())
+    try:
+        if other is None:
+            raise ServiceError(_("No family has code %(code)s.", code=form.other.data.strip()[:12]))
+        moved = registry.merge_families(other, family)
+    except ServiceError as err:
+        return see_other(url_for("patients.family", code=code), err.message, "error")
+    return see_other(url_for("patients.family", code=code), _("%(n)d members moved into this family.", n=moved))

@@ -1,0 +1,174 @@
+"""The `portal` command: init, demo, serve, worker, check, backup, restore, create-user."""
+import getpass
+import os
+import signal
+import subprocess
+import sys
+
+import click
+
+from portal import create_app
+from portal.db import db
+
+
+def _app():
+    app = create_app()
+    return app
+
+
+@click.group()
+def main():
+    """Dental clinic portal."""
+
+
+@main.command()
+def init():
+    """Create or upgrade the database schema."""
+    from portal.migrations import latest_version, migrate
+    app = _app()
+    with app.app_context():
+        db.connect(reuse_if_open=True)
+        applied = migrate()
+        click.echo(f"schema at version {latest_version()}" + (f" (applied {', '.join(applied)})" if applied else ""))
+
+
+@main.command()
+@click.option("--first-run", is_flag=True, help="Only seed when the database has no staff yet.")
+def demo(first_run):
+    """Seed a believable demo clinic (idempotent)."""
+    from portal.demo import seed_demo
+    app = _app()
+    with app.app_context():
+        db.connect(reuse_if_open=True)
+        report = seed_demo(app.config, first_run_only=first_run)
+        click.echo(report)
+        from portal.demo import DEMO_STAFF
+        from portal.models import Staff
+        present = {s.username for s in Staff.select(Staff.username)}
+        demo_users = [u for u, _, _ in DEMO_STAFF if u in present]
+        if demo_users:
+            click.echo(f"demo logins: {', '.join(demo_users)}; password: $PORTAL_DEMO_PASSWORD "
+                       f"(default demo-pass-2026)")
+
+
+@main.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["doctor", "nurse", "frontdesk", "consultant", "manager"]),
+              required=True)
+@click.option("--name", "display_name", help="Name shown to colleagues (default: the user name).")
+@click.option("--password", envvar="PORTAL_NEW_PASSWORD", help="Default: asked for, not echoed.")
+def create_user(username, role, display_name, password):
+    """Add a staff account (the first manager is made this way)."""
+    from portal.services import ServiceError
+    from portal.services.staff import create_staff
+    if not password:
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Again: "):
+            raise click.ClickException("the two passwords differ")
+    app = _app()
+    with app.test_request_context():
+        db.connect(reuse_if_open=True)
+        try:
+            staff = create_staff(username, display_name or username, role, password, must_change_password=False)
+        except ServiceError as err:
+            raise click.ClickException(str(err.message))
+        click.echo(f"created {staff.username} ({staff.role})")
+
+
+@main.command()
+@click.option("--with-worker", is_flag=True, help="Also start the background worker (as `make run` does).")
+@click.option("--workers", default=int(os.environ.get("WEB_CONCURRENCY", 2)), show_default=True)
+def serve(with_worker, workers):
+    """Run the web server with gunicorn on HOST:PORT."""
+    host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "5000")
+    children = []
+    if with_worker:
+        children.append(subprocess.Popen([sys.executable, "-m", "portal.cli", "worker"]))
+    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", "4",
+                            "--bind", f"{host}:{port}", "--access-logfile", "-", "wsgi:app"])
+    children.insert(0, web)
+    click.echo(f"\n  Portal: http://{host}:{port}/\n")
+
+    def stop(signum, _frame):
+        # A `kill` of this process (systemd, a terminal closing) must not leave orphans serving
+        # old code: pass the signal on to gunicorn and the worker, which both stop gracefully.
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(signum, stop)
+    try:
+        web.wait()
+    finally:
+        stop(signal.SIGTERM, None)
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+@main.command()
+@click.option("--workers", default=2, show_default=True)
+def worker(workers):
+    """Run the Huey consumer (reminders, nightly checks)."""
+    from huey.consumer import Consumer
+
+    import tasks  # noqa: F401  registers the tasks
+    from portal.jobs import huey
+    click.echo(f"worker: {type(huey).__name__}, {workers} threads")
+    Consumer(huey, workers=workers, worker_type="thread", periodic=True, check_worker_health=True).run()
+
+
+@main.command()
+@click.option("--quiet-ok", is_flag=True, help="Print only the checks that fail.")
+def check(quiet_ok):
+    """Check the database, queue, fonts, HarfBuzz subsetting and the audit chain."""
+    from portal.checks import run_checks
+    app = _app()
+    with app.app_context():
+        results = run_checks()
+    failed = False
+    for name, ok, detail, fix in results:
+        failed |= not ok
+        if ok and quiet_ok:
+            continue
+        click.echo(f"[{'ok' if ok else 'FAIL'}] {name}: {detail}")
+        if not ok and fix:
+            click.echo(f"       fix: {fix}")
+    sys.exit(1 if failed else 0)
+
+
+@main.command()
+@click.option("--out", "out_dir", default=None, help="Folder for the backup (default instance/backups).")
+def backup(out_dir):
+    """Back up the database (SQLite online backup or pg_dump) and verify the copy."""
+    from portal.backup import BackupError, make_backup
+    app = _app()
+    with app.app_context():
+        try:
+            path = make_backup(out_dir)
+        except BackupError as err:
+            raise click.ClickException(str(err))
+    click.echo(f"backup written and verified: {path}")
+
+
+@main.command()
+@click.argument("path")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore(path, yes):
+    """Restore a backup made by `portal backup` (stop the web server and worker first)."""
+    from portal.backup import BackupError, restore_backup
+    if not yes:
+        click.confirm("This replaces the current database with the backup. Continue?", abort=True)
+    app = _app()
+    with app.app_context():
+        try:
+            restore_backup(path)
+        except BackupError as err:
+            raise click.ClickException(f"{err}; the database was not changed")
+    click.echo("restored; start the server again")
+
+
+if __name__ == "__main__":
+    main()

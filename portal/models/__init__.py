@@ -1,0 +1,35 @@
+from portal.models.audit import AuditEvent
+from portal.models.base import BaseModel, new_code, utcnow
+from portal.models.billing import Bill, BillLine, Payment
+from portal.models.chart import (ChartEntry, ClinicalImage, PlanItem, Procedure, ProtocolStep, StepTick, Visit,
+                                 VisitAddendum, VisitProcedure)
+from portal.models.followup import (CareArticle, Complaint, ComplaintAction, DoctorTask, Followup, FollowupCall,
+                                    FollowupRule, Survey, SurveyAnswer, SurveyQuestion)
+from portal.models.membership import (BenefitGrant, BenefitUse, DeskTask, DoctorChangeRequest, GiftItem, GiftMovement,
+                                      MemberSetting, Membership, PointEntry, Referral, TierChange)
+from portal.models.people import Consent, Family, Patient, PatientTag, Tag
+from portal.models.portal_link import PatientLink, PatientLinkAttempt, PatientLinkSession, PrintJob
+from portal.models.schedule import (Appointment, AppointmentEvent, CalendarFeed, Chair, OutboxMessage,
+                                    ShiftException, ShiftPattern)
+from portal.models.staff import LoginAttempt, Staff, StaffSession
+
+ALL_MODELS = [Staff, StaffSession, LoginAttempt, AuditEvent, Family, Patient, Tag, PatientTag, Consent,
+              Chair, ShiftPattern, ShiftException, Appointment, AppointmentEvent, OutboxMessage, CalendarFeed,
+              Procedure, ProtocolStep, Visit, VisitAddendum, ChartEntry, VisitProcedure, StepTick, PlanItem,
+              ClinicalImage,
+              FollowupRule, CareArticle, Followup, FollowupCall, DoctorTask, Complaint, ComplaintAction,
+              SurveyQuestion, Survey, SurveyAnswer,
+              PatientLink, PatientLinkSession, PatientLinkAttempt, PrintJob,
+              Bill, BillLine, Payment, MemberSetting, Membership, TierChange, PointEntry, BenefitGrant, BenefitUse,
+              Referral, GiftItem, GiftMovement, DeskTask, DoctorChangeRequest]
+
+__all__ = ["ALL_MODELS", "Appointment", "AppointmentEvent", "AuditEvent", "CalendarFeed", "Chair",
+           "OutboxMessage", "ShiftException", "ShiftPattern", "BaseModel", "Consent", "Family", "LoginAttempt", "Patient",
+           "PatientTag", "Staff", "StaffSession", "Tag", "new_code", "utcnow",
+           "ChartEntry", "ClinicalImage", "PlanItem", "Procedure", "ProtocolStep", "StepTick", "Visit",
+           "VisitAddendum", "VisitProcedure",
+           "CareArticle", "Complaint", "ComplaintAction", "DoctorTask", "Followup", "FollowupCall", "FollowupRule",
+           "Survey", "SurveyAnswer", "SurveyQuestion",
+           "PatientLink", "PatientLinkAttempt", "PatientLinkSession", "PrintJob",
+           "Bill", "BillLine", "Payment", "BenefitGrant", "BenefitUse", "DeskTask", "DoctorChangeRequest", "GiftItem",
+           "GiftMovement", "MemberSetting", "Membership", "PointEntry", "Referral", "TierChange"]

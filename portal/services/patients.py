@@ -1,0 +1,330 @@
+"""Registration (建档), updates, duplicates, search, families, tags and consents."""
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+import peewee as pw
+from flask_babel import lazy_gettext as _l
+
+from portal import audit
+from portal.db import is_sqlite, unit_of_work
+from portal.models import Consent, Family, Patient, PatientTag, Staff, Tag, new_code, utcnow
+from portal.models.people import (CHANNELS, CONSENT_KINDS, CONTACT_TIMES, OCCUPATION_GROUPS,
+                                  REFERRAL_CHANNELS, SEXES)
+from portal.services import ServiceError
+from portal.services.identity import (default_occupation_group, normalize_id_number, normalize_name,
+                                      normalize_phone, pinyin_keys)
+
+CONSENT_VERSION = "2026-01"
+EDITABLE = ("name", "sex", "birth_date", "phone", "phone2", "email", "id_number", "address",
+            "occupation_group", "preferred_channel", "preferred_time", "allergies",
+            "medical_alerts", "referral_channel")
+MEDICAL_FIELDS = ("allergies", "medical_alerts")
+
+
+@dataclass
+class PatientData:
+    name: str
+    sex: str
+    birth_date: date
+    phone: str
+    phone2: str = ""
+    email: str = ""
+    id_number: str = ""
+    address: str = ""
+    occupation_group: str = ""
+    preferred_channel: str = "sms"
+    preferred_time: str = "any"
+    allergies: str = ""
+    medical_alerts: str = ""
+    referral_channel: str = "walk_in"
+    referred_by: Patient | None = None
+    consents: dict = field(default_factory=dict)  # kind -> bool
+
+
+def _choice(value, allowed, field_name):
+    if value not in allowed:
+        raise ServiceError(_l("Choose one of the listed options."), field=field_name)
+    return value
+
+
+def clean(data: PatientData, today: date) -> dict:
+    """Validate and normalise; raises ServiceError naming the field at fault."""
+    if not isinstance(data.birth_date, date) or not (date(1900, 1, 1) <= data.birth_date <= today):
+        raise ServiceError(_l("The birth date must be a real date, not in the future."),
+                           field="birth_date")
+    name = normalize_name(data.name)
+    full, initials = pinyin_keys(name)
+    phone = normalize_phone(data.phone)
+    email = (data.email or "").strip()
+    if email and not re.fullmatch(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}", email):
+        raise ServiceError(_l("This is not a valid e-mail address."), field="email")
+    values = {
+        "name": name, "name_pinyin": full or name.lower(), "name_initials": initials,
+        "sex": _choice(data.sex, SEXES, "sex"), "birth_date": data.birth_date,
+        "phone": phone, "phone_rev": phone[::-1],
+        "phone2": normalize_phone(data.phone2, "phone2", required=False),
+        "email": email[:120],
+        "id_number": normalize_id_number(data.id_number, data.birth_date),
+        "address": (data.address or "").strip()[:200],
+        "occupation_group": _choice(data.occupation_group or default_occupation_group(data.birth_date, today),
+                                    OCCUPATION_GROUPS, "occupation_group"),
+        "preferred_channel": _choice(data.preferred_channel, CHANNELS, "preferred_channel"),
+        "preferred_time": _choice(data.preferred_time, CONTACT_TIMES, "preferred_time"),
+        "allergies": (data.allergies or "").strip()[:2000],
+        "medical_alerts": (data.medical_alerts or "").strip()[:2000],
+        "referral_channel": _choice(data.referral_channel, REFERRAL_CHANNELS, "referral_channel"),
+    }
+    if values["referral_channel"] == "patient" and data.referred_by is None:
+        raise ServiceError(_l("Choose the patient who referred them."), field="referred_by")
+    return values
+
+
+def find_duplicates(name: str, birth_date: date | None, phone: str, exclude_id: int | None = None):
+    """Same phone, or same name and birth date: probably the same person."""
+    cond = Patient.phone == phone
+    if birth_date:
+        cond |= (Patient.name == name) & (Patient.birth_date == birth_date)
+    query = Patient.select().where(cond)
+    if exclude_id:
+        query = query.where(Patient.id != exclude_id)
+    return list(query.limit(10))
+
+
+def _next_chart_no(today: date) -> str:
+    prefix = f"{today.year}"
+    last = (Patient.select(pw.fn.MAX(Patient.chart_no))
+            .where(Patient.chart_no.between(prefix + "000000", prefix + "999999")).scalar())
+    seq = int(last[len(prefix):]) + 1 if last else 1
+    return f"{prefix}{seq:06d}"
+
+
+def register(data: PatientData, actor: Staff, today: date, family: Family | None = None,
+             allow_duplicate: bool = False, start_family_named: str | None = None) -> Patient:
+    """Register one patient, optionally into `family` or as the contact of a new family."""
+    values = clean(data, today)
+    if not allow_duplicate:
+        dupes = find_duplicates(values["name"], values["birth_date"], values["phone"])
+        if dupes:
+            raise DuplicateSuspected(dupes)
+    for attempt in range(3):
+        try:
+            with unit_of_work():
+                patient = Patient.create(code=new_code(), chart_no=_next_chart_no(today),
+                                         referred_by=data.referred_by, family=family,
+                                         created_by=actor, **values)
+                for kind, granted in (data.consents or {}).items():
+                    _record_consent(patient, kind, bool(granted), actor, "paper")
+                audit.record("create", patient=patient, object_type="patient",
+                             object_ref=patient.chart_no, actor=actor)
+                if family is None and start_family_named:
+                    create_family(start_family_named, patient, actor)
+            return patient
+        except pw.IntegrityError:
+            if attempt == 2:  # two desks registering at the same instant on PostgreSQL
+                raise
+    raise AssertionError("unreachable")
+
+
+class DuplicateSuspected(ServiceError):
+    def __init__(self, candidates):
+        super().__init__(_l("A patient with the same phone, or the same name and birth date, "
+                            "is already registered. Open that record, or confirm this is a "
+                            "different person."))
+        self.candidates = candidates
+
+
+def update(patient: Patient, data: PatientData, actor: Staff, today: date,
+           may_edit_medical: bool) -> list[str]:
+    values = clean(data, today)
+    if not may_edit_medical:
+        for key in MEDICAL_FIELDS:
+            values[key] = getattr(patient, key)
+    changed = [k for k, v in values.items() if getattr(patient, k) != v]
+    if data.referred_by != patient.referred_by:
+        changed.append("referred_by")
+    if not changed:
+        return []
+    with unit_of_work():
+        for key, value in values.items():
+            setattr(patient, key, value)
+        patient.referred_by = data.referred_by
+        patient.updated_at = utcnow()
+        patient.save()
+        audit.record("update", patient=patient, object_type="patient", object_ref=patient.chart_no, actor=actor,
+                     detail={"fields": sorted(set(changed) - {"name_pinyin", "name_initials", "phone_rev"})})
+    return changed
+
+
+# --- search -------------------------------------------------------------------------------
+
+def _prefix(field_, value: str):
+    """Index-friendly prefix match: GLOB on SQLite, LIKE on a C-collated column on PostgreSQL.
+    Callers pass only [a-z0-9] or CJK, so no wildcard needs escaping."""
+    if is_sqlite():
+        return pw.Expression(field_, "GLOB", value + "*")
+    return pw.Expression(field_, "LIKE", value + "%")
+
+
+def search(q: str, limit: int = 20) -> list[Patient]:
+    """Name, pinyin initials (zxm), full pinyin, phone suffix, chart number."""
+    q = (q or "").strip()
+    if not q:
+        return []
+    base = Patient.select(Patient, Family).join(Family, pw.JOIN.LEFT_OUTER).order_by(Patient.name, Patient.id)
+    compact = re.sub(r"[\s\-]", "", q)
+    if compact.isdigit():
+        if len(compact) < 3:
+            return []
+        cond = _prefix(Patient.phone_rev, compact[::-1]) | _prefix(Patient.chart_no, compact)
+        return list(base.where(cond).limit(limit))
+    if re.fullmatch(r"[A-Za-z]+", compact):
+        if len(compact) < 2:  # one letter matches a tenth of all patients: wait for the second
+            return []
+        key = compact.lower()
+        cond = _prefix(Patient.name_initials, key) | _prefix(Patient.name_pinyin, key)
+        return list(base.where(cond).limit(limit))
+    clean_q = re.sub(r"[^\u3400-\u9fff\u00b7A-Za-z]", "", q)
+    if not clean_q:
+        return []
+    found = list(base.where(_prefix(Patient.name, clean_q)).limit(limit))
+    if not found and len(clean_q) >= 2:
+        # Nobody's name starts so: perhaps a given name typed without the surname. This LIKE '%q%'
+        # cannot use an index, so it runs only when the indexed search found nothing.
+        found = list(base.where(Patient.name.contains(clean_q)).limit(limit))
+    return found
+
+
+# --- families -----------------------------------------------------------------------------
+
+def create_family(name: str, guarantor: Patient | None, actor: Staff) -> Family:
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError(_l("Give the family a name, such as the guarantor's surname."), field="name")
+    with unit_of_work():
+        family = Family.create(code=new_code(), name=name[:60], guarantor=guarantor)
+        if guarantor is not None:
+            guarantor.family = family
+            guarantor.save()
+        audit.record("create", patient=guarantor, object_type="family", object_ref=family.code, actor=actor)
+    return family
+
+
+def move_to_family(patient: Patient, family: Family | None, actor: Staff) -> None:
+    old = patient.family
+    if old is not None and family is not None and old.id == family.id:
+        return
+    with unit_of_work():
+        patient.family = family
+        patient.save()
+        if old is not None and old.guarantor_id == patient.id:
+            old.guarantor = None  # the contact left; the family must choose a new one
+            old.save()
+        audit.record("update", patient=patient, object_type="family",
+                     object_ref=family.code if family else None,
+                     detail={"from": old.code if old else None, "to": family.code if family else None})
+
+
+def set_guarantor(family: Family, patient: Patient) -> None:
+    if patient.family_id != family.id:
+        raise ServiceError(_l("The family contact must be a member of the family."))
+    with unit_of_work():
+        family.guarantor = patient
+        family.save()
+        audit.record("update", patient=patient, object_type="family", object_ref=family.code,
+                     detail={"guarantor": patient.chart_no})
+
+
+def merge_families(source: Family, target: Family) -> int:
+    """Move every member of `source` into `target` and remove `source`."""
+    if source.id == target.id:
+        raise ServiceError(_l("Choose two different families to merge."))
+    with unit_of_work():
+        moved = Patient.update(family=target).where(Patient.family == source).execute()
+        if target.guarantor_id is None and source.guarantor_id is not None:
+            target.guarantor = source.guarantor_id
+            target.save()
+        if source.note:
+            target.note = (target.note + "\n" + source.note).strip()
+            target.save()
+        audit.record("merge", patient=target.guarantor_id, object_type="family", object_ref=target.code,
+                     detail={"merged": source.code, "members": moved})
+        source.delete_instance()
+    return moved
+
+
+def family_members(family: Family) -> list[Patient]:
+    return list(family.members.order_by(Patient.birth_date))
+
+
+# --- tags ---------------------------------------------------------------------------------
+
+def create_tag(name: str, color: str, clinical_alert: bool) -> Tag:
+    name = (name or "").strip()
+    if not name or len(name) > 30:
+        raise ServiceError(_l("A tag name has 1 to 30 characters."), field="name")
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", color or ""):
+        raise ServiceError(_l("Choose a colour."), field="color")
+    if Tag.select().where(Tag.name == name).exists():
+        raise ServiceError(_l("This tag already exists."), field="name")
+    with unit_of_work():
+        tag = Tag.create(name=name, color=color.lower(), clinical_alert=clinical_alert)
+        audit.record("create", object_type="tag", object_ref=tag.id, detail={"name": name})
+    return tag
+
+
+def set_tags(patient: Patient, tag_ids: set[int]) -> tuple[set[int], set[int]]:
+    current = {link.tag_id for link in patient.tag_links}
+    valid = {t.id for t in Tag.select(Tag.id).where(Tag.id.in_(list(tag_ids)))} if tag_ids else set()
+    added, removed = valid - current, current - valid
+    if not added and not removed:
+        return added, removed
+    with unit_of_work():
+        if removed:
+            PatientTag.delete().where(PatientTag.patient == patient, PatientTag.tag.in_(list(removed))).execute()
+        for tag_id in added:
+            PatientTag.create(patient=patient, tag=tag_id)
+        audit.record("update", patient=patient, object_type="tags", object_ref=patient.chart_no,
+                     detail={"added": sorted(added), "removed": sorted(removed)})
+    return added, removed
+
+
+def tags_by_patient(patient_ids: list[int]) -> dict[int, list[Tag]]:
+    """One query for the tags of a page of patients."""
+    result: dict[int, list[Tag]] = {pid: [] for pid in patient_ids}
+    if not patient_ids:
+        return result
+    rows = (PatientTag.select(PatientTag.patient, Tag).join(Tag)
+            .where(PatientTag.patient.in_(patient_ids)).order_by(Tag.name))
+    for link in rows:
+        result[link.patient_id].append(link.tag)
+    return result
+
+
+# --- consents -----------------------------------------------------------------------------
+
+def _record_consent(patient, kind, granted, actor, method):
+    if kind not in CONSENT_KINDS:
+        raise ServiceError(_l("Unknown consent."))
+    return Consent.create(patient=patient, kind=kind, version=CONSENT_VERSION, granted=granted,
+                          method=method, recorded_by=actor)
+
+
+def record_consent(patient: Patient, kind: str, granted: bool, actor: Staff, method: str = "paper"):
+    with unit_of_work():
+        row = _record_consent(patient, kind, granted, actor, method)
+        audit.record("update", patient=patient, object_type="consent", object_ref=kind,
+                     detail={"granted": granted, "version": CONSENT_VERSION, "method": method})
+    return row
+
+
+def current_consents(patient: Patient) -> dict[str, Consent | None]:
+    """The decision in force per kind (the latest), or None if never asked."""
+    latest: dict[str, Consent | None] = {kind: None for kind in CONSENT_KINDS}
+    for row in patient.consents.order_by(Consent.recorded_at, Consent.id):
+        latest[row.kind] = row
+    return latest
+
+
+def consent_history(patient: Patient) -> list[Consent]:
+    return list(patient.consents.order_by(Consent.recorded_at.desc(), Consent.id.desc()))
