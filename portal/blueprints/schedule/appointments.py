@@ -1,0 +1,154 @@
+"""Booking, viewing, confirming, moving and progressing one appointment."""
+from datetime import datetime, timedelta
+
+from flask import abort, current_app, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.access import allow, can, deny
+from portal.blueprints.schedule import bp
+from portal.blueprints.schedule.common import (chair_choices, doctor_choices, get_chair, get_doctor,
+                                               load_appointment)
+from portal.blueprints.schedule.forms import AppointmentForm, ConfirmForm, MoveForm, StatusForm
+from portal.models import Patient
+from portal.services import ServiceError
+from portal.services import schedule as booking
+from portal.services.clock import local_now, to_local
+from portal.services.schedule_board import vip_patient_ids
+from portal.web import apply_service_error, render, see_other
+
+
+def _find_patient(ref: str) -> Patient:
+    ref = (ref or "").strip().upper()
+    patient = Patient.get_or_none((Patient.chart_no == ref) | (Patient.code == ref))
+    if patient is None:
+        raise ServiceError(_("No patient has chart number %(no)s.", no=ref[:20]), field="patient")
+    if not can(current_user, "patient.read", patient):
+        deny("record", patient=patient)
+    return patient
+
+
+def _prefill(form):
+    """Links from the free-slot search and the day grid carry doctor, chair, start and patient."""
+    args = request.args
+    if args.get("patient") and hasattr(form, "patient"):
+        form.patient.data = args["patient"][:20]
+    if args.get("doctor", "").isdigit():
+        form.doctor.data = int(args["doctor"])
+    if args.get("chair", "").isdigit():
+        form.chair.data = int(args["chair"])
+    try:
+        if args.get("start"):
+            start = datetime.fromisoformat(args["start"])
+            form.day.data, form.time.data = start.date(), start.time()
+    except ValueError:
+        pass
+    if args.get("minutes", "").isdigit():
+        form.minutes.data = int(args["minutes"])
+    if hasattr(form, "visit_type") and args.get("visit_type") in dict(form.visit_type.choices):
+        form.visit_type.data = args["visit_type"]
+
+
+@bp.route("/appointments/new", methods=["GET", "POST"])
+@allow("appointment.book")
+def new():
+    form = AppointmentForm()
+    form.doctor.choices, form.chair.choices = doctor_choices(), chair_choices()
+    if request.method == "GET":
+        _prefill(form)
+        form.minutes.data = form.minutes.data or current_app.config["VISIT_MINUTES"][form.visit_type.data]
+    conflict = None
+    if form.validate_on_submit():
+        try:
+            patient = _find_patient(form.patient.data)
+            appt = booking.book(current_user, patient, get_doctor(form.doctor.data), get_chair(form.chair.data),
+                                datetime.combine(form.day.data, form.time.data), form.minutes.data,
+                                form.visit_type.data, current_app.config, planned=form.planned.data or "",
+                                notes=form.notes.data or "", source=form.source.data,
+                                now_local=local_now(current_app.config["PORTAL_TZ"]))
+        except booking.Conflict as exc:
+            conflict = exc
+            form.form_errors.append(exc.message)
+        except ServiceError as err:
+            apply_service_error(form, err)
+        else:
+            return see_other(url_for("schedule.show", code=appt.code), _("Booked."), trigger="scheduleChanged")
+    patient = Patient.get_or_none(Patient.chart_no == (form.patient.data or "").strip())
+    vip = bool(patient and vip_patient_ids([patient.id]))
+    status = 422 if request.method == "POST" else 200
+    return render("schedule/new.html", form=form, conflict=conflict, patient=patient, vip=vip), status
+
+
+@bp.route("/appointments/<code>")
+@allow("schedule.view")
+def show(code):
+    appt = load_appointment(code, "schedule.view")
+    tz = current_app.config["PORTAL_TZ"]
+    events = list(appt.events.order_by(appt.events.model.at))
+    return render("schedule/show.html", appt=appt, start=to_local(appt.start_at, tz), end=to_local(appt.end_at, tz),
+                  events=events, status_form=StatusForm(), confirm_form=ConfirmForm(),
+                  vip=bool(vip_patient_ids([appt.patient_id])))
+
+
+@bp.route("/appointments/<code>/status", methods=["POST"])
+@allow("appointment.checkin")
+def set_status(code):
+    appt = load_appointment(code, "appointment.checkin")
+    form = StatusForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if form.to.data in ("cancelled", "no_show") and not can(current_user, "appointment.book"):
+        deny("role")
+    try:
+        booking.change_status(appt, form.to.data, current_user, current_app.config, form.reason.data or "")
+    except ServiceError as err:
+        return see_other(request.referrer or url_for("schedule.show", code=code), err.message, "error")
+    back = request.form.get("back")
+    target = back if back in ("checkin", "mine") else None
+    day = request.form.get("date", "")[:10]
+    url = url_for(f"schedule.{target}", **({"date": day} if day else {})) if target else url_for("schedule.show", code=code)
+    return see_other(url, _("Status saved."), trigger="scheduleChanged")
+
+
+@bp.route("/appointments/<code>/confirm", methods=["POST"])
+@allow("appointment.book")
+def confirm(code):
+    appt = load_appointment(code, "appointment.book")
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        booking.confirm(appt, current_user, form.how.data)
+    except ServiceError as err:
+        return see_other(url_for("schedule.show", code=code), err.message, "error")
+    return see_other(url_for("schedule.show", code=code), _("Confirmed."))
+
+
+@bp.route("/appointments/<code>/move", methods=["GET", "POST"])
+@allow("appointment.book")
+def move(code):
+    appt = load_appointment(code, "appointment.book")
+    tz = current_app.config["PORTAL_TZ"]
+    form = MoveForm()
+    form.doctor.choices, form.chair.choices = doctor_choices(), chair_choices()
+    if request.method == "GET":
+        start = to_local(appt.start_at, tz)
+        form.doctor.data, form.chair.data, form.day.data, form.time.data = appt.doctor_id, appt.chair_id, start.date(), start.time()
+        form.minutes.data = int((appt.end_at - appt.start_at) / timedelta(minutes=1))
+        _prefill(form)  # a suggested free time from the conflict list
+    conflict = None
+    if form.validate_on_submit():
+        try:
+            new = booking.move(appt, current_user, datetime.combine(form.day.data, form.time.data), form.minutes.data,
+                               get_doctor(form.doctor.data), get_chair(form.chair.data), current_app.config,
+                               form.reason.data or "")
+        except booking.Conflict as exc:
+            conflict = exc
+            form.form_errors.append(exc.message)
+        except ServiceError as err:
+            apply_service_error(form, err)
+        else:
+            return see_other(url_for("schedule.show", code=new.code), _("Moved; the patient is told."),
+                             trigger="scheduleChanged")
+    status = 422 if request.method == "POST" else 200
+    return render("schedule/move.html", form=form, appt=appt, conflict=conflict), status

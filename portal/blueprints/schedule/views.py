@@ -1,0 +1,78 @@
+"""Day grid, week grid, a doctor's own day, free-slot search, check-in board."""
+from datetime import datetime, time, timedelta
+
+from flask import current_app, request
+from flask_login import current_user
+
+from portal import audit
+from portal.access import allow, can
+from portal.blueprints.schedule import bp
+from portal.blueprints.schedule.common import doctor_choices, get_doctor, requested_day
+from portal.blueprints.schedule.forms import FreeSlotForm
+from portal.models import Staff
+from portal.services import schedule_board, shifts
+from portal.services.clock import local_now
+from portal.services.schedule import free_slots
+from portal.web import local_today, render
+
+
+@bp.route("/schedule")
+@allow("schedule.view")
+def day():
+    day = requested_day()
+    by = "doctor" if request.args.get("by") == "doctor" else "chair"
+    grid = schedule_board.day_grid(day, by, current_app.config)
+    viewer = current_user._get_current_object()  # resolved once, not once per visit
+    for col in grid["columns"]:
+        for block in col.blocks:
+            block.visible = can(viewer, "patient.read", block.appt.patient)
+    audit.record("read", object_type="schedule", object_ref=day.isoformat())
+    return render("schedule/day.html", day=day, by=by, grid=grid, today=local_today(),
+                  prev_day=day - timedelta(days=1), next_day=day + timedelta(days=1))
+
+
+@bp.route("/schedule/week")
+@allow("schedule.view")
+def week():
+    day = requested_day()
+    monday = day - timedelta(days=day.weekday())
+    doctors = list(Staff.select().where(Staff.role == "doctor", Staff.active == True).order_by(Staff.display_name))  # noqa: E712
+    return render("schedule/week.html", monday=monday, doctors=doctors, grid=shifts.week_grid(monday, doctors),
+                  prev_week=monday - timedelta(days=7), next_week=monday + timedelta(days=7))
+
+
+@bp.route("/schedule/mine")
+@allow("schedule.mine")
+def mine():
+    day = requested_day()
+    items = schedule_board.doctor_day(current_user, day, current_app.config)
+    audit.record("read", object_type="schedule", object_ref=f"{current_user.username}:{day.isoformat()}")
+    return render("schedule/mine.html", day=day, items=items, prev_day=day - timedelta(days=1),
+                  next_day=day + timedelta(days=1))
+
+
+@bp.route("/schedule/free")
+@allow("appointment.book")
+def free():
+    form = FreeSlotForm(request.args)
+    form.doctor.choices = doctor_choices()
+    slots, searched = [], False
+    if request.args.get("doctor") and form.validate():
+        doctor = get_doctor(form.doctor.data)
+        start_day = form.start.data or local_today()
+        now = local_now(current_app.config["PORTAL_TZ"])
+        from_local = max(datetime.combine(start_day, time.min), now)
+        slots = free_slots(doctor, form.minutes.data or 30, from_local, current_app.config,
+                           preference=form.preference.data, limit=12)
+        searched = True
+    return render("schedule/free.html", form=form, slots=slots, searched=searched,
+                  patient=request.args.get("patient", ""))
+
+
+@bp.route("/checkin")
+@allow("appointment.checkin")
+def checkin():
+    day = requested_day()
+    board = schedule_board.checkin_board(day, current_app.config)
+    audit.record("read", object_type="checkin", object_ref=day.isoformat())
+    return render("schedule/checkin.html", day=day, board=board)

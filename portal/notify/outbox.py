@@ -1,0 +1,249 @@
+"""The outbox: every message is a row before anything is sent.
+
+A row is claimed atomically (one UPDATE … WHERE status = 'pending'), so two workers never
+both send it; a claim older than OUTBOX_LEASE_SECONDS (a worker died mid-send) is retried,
+with the same idempotency key, so the gateway drops a repeat. Reminders carry `not_after`
+(the visit's start) and are skipped, never sent, once that has passed.
+"""
+import json
+import logging
+from datetime import datetime, timedelta
+
+import peewee as pw
+from babel.dates import format_skeleton
+
+from portal.db import db, unit_of_work
+from portal.models import Appointment, OutboxMessage, Patient, utcnow
+from portal.models.schedule import ACTIVE_STATUSES
+from portal.notify import texts
+from portal.notify.channels import DeliveryError, channel_for
+from portal.services.clock import parse_hhmm, to_local, to_utc
+
+log = logging.getLogger("portal.notify")
+BACKOFF_SECONDS = (30, 120, 600, 3600, 4 * 3600)
+SENDABLE = ("sms", "email")
+
+
+def _channel_and_recipient(patient: Patient) -> tuple[str, str]:
+    # Phone and WeChat preferences are served by SMS: a call is made by a person, not the worker.
+    if patient.preferred_channel == "email" and patient.email:
+        return "email", patient.email
+    return "sms", patient.phone
+
+
+def _reminders_consented(patient: Patient) -> bool:
+    from portal.services.patients import current_consents
+    decision = current_consents(patient)["reminders"]
+    return bool(decision and decision.granted)
+
+
+def respect_quiet_hours(when_local: datetime, not_after_local: datetime | None, config) -> datetime:
+    """Outside quiet hours: later the same morning if that is still before the visit, else the evening before."""
+    quiet_from, quiet_until = (parse_hhmm(v) for v in config["QUIET_HOURS"])
+    t = when_local.time()
+    in_quiet = (t >= quiet_from or t < quiet_until) if quiet_from > quiet_until else quiet_from <= t < quiet_until
+    if not in_quiet:
+        return when_local
+    morning = when_local.replace(hour=quiet_until.hour, minute=quiet_until.minute, second=0, microsecond=0)
+    if t >= quiet_from and quiet_from > quiet_until:
+        morning += timedelta(days=1)
+    if not_after_local is None or morning < not_after_local - timedelta(minutes=30):
+        return morning
+    evening = morning - timedelta(days=1)
+    return evening.replace(hour=quiet_from.hour, minute=quiet_from.minute) - timedelta(minutes=30)
+
+
+def queue(patient: Patient, template: str, when_utc: datetime, key: str, config,
+          appointment: Appointment | None = None, not_after: datetime | None = None,
+          context: dict | None = None) -> int | None:
+    """Insert one message unless its key exists already (queuing twice is harmless)."""
+    tz = config["PORTAL_TZ"]
+    channel, recipient = _channel_and_recipient(patient)
+    local = respect_quiet_hours(to_local(when_utc, tz), to_local(not_after, tz) if not_after else None, config)
+    ctx = {"clinic": config["CLINIC_NAME"], "clinic_phone": config["CLINIC_PHONE"], **(context or {})}
+    consented = _reminders_consented(patient)
+    key = key[:120]
+    if OutboxMessage.select().where(OutboxMessage.unique_key == key).exists():
+        return None
+    try:
+        with db.atomic():  # a savepoint: a concurrent twin with the same key loses quietly
+            row = OutboxMessage.create(
+                patient=patient, appointment=appointment, channel=channel, recipient=recipient, template=template,
+                locale=config["PORTAL_LOCALE"], context=json.dumps(ctx, ensure_ascii=False),
+                scheduled_at=to_utc(local, tz), not_after=not_after, unique_key=key,
+                status="pending" if consented else "skipped",
+                last_error="" if consented else "no consent to reminders")
+    except pw.IntegrityError:
+        return None
+    return row.id if consented else None
+
+
+def _appt_context(appt: Appointment, config) -> dict:
+    return {"start": to_local(appt.start_at, config["PORTAL_TZ"]).isoformat(timespec="minutes")}
+
+
+def queue_for_booking(appt: Appointment, config, first: str = "booking_confirmation") -> list[int]:
+    tz, now = config["PORTAL_TZ"], utcnow()
+    ctx = _appt_context(appt, config)
+    ids = [queue(appt.patient, first, now, f"appt:{appt.id}:{first}", config, appt, context=ctx)]
+    start_local = to_local(appt.start_at, tz)
+    day_before = datetime.combine(start_local.date() - timedelta(days=1), parse_hhmm(config["REMINDER_DAY_BEFORE_AT"]))
+    if to_utc(day_before, tz) > now:
+        ids.append(queue(appt.patient, "reminder_day_before", to_utc(day_before, tz), f"appt:{appt.id}:day_before",
+                         config, appt, not_after=appt.start_at, context=ctx))
+    hours_before = appt.start_at - timedelta(hours=config["REMINDER_HOURS_BEFORE"])
+    if hours_before > now + timedelta(minutes=30):
+        ids.append(queue(appt.patient, "reminder_hours_before", hours_before, f"appt:{appt.id}:hours_before",
+                         config, appt, not_after=appt.start_at, context=ctx))
+    return [i for i in ids if i]
+
+
+def queue_change(appt: Appointment, config) -> list[int]:
+    return queue_for_booking(appt, config, first="change_notice")
+
+
+def queue_cancellation(appt: Appointment, config) -> list[int]:
+    cancel_pending(appt, "cancelled")
+    key = f"appt:{appt.id}:cancellation_notice"
+    return [i for i in [queue(appt.patient, "cancellation_notice", utcnow(), key, config, appt,
+                              context=_appt_context(appt, config))] if i]
+
+
+def queue_no_show(appt: Appointment, config) -> list[int]:
+    cancel_pending(appt, "no-show")
+    key = f"appt:{appt.id}:no_show_followup"
+    return [i for i in [queue(appt.patient, "no_show_followup", utcnow() + timedelta(hours=2), key, config, appt,
+                              context=_appt_context(appt, config))] if i]
+
+
+def cancel_pending(appt: Appointment, why: str, reminders_only: bool = False) -> int:
+    """Withdraw what has not gone yet: everything when the visit is off, only reminders once it began."""
+    where = (OutboxMessage.appointment == appt) & (OutboxMessage.status == "pending")
+    if reminders_only:
+        where &= OutboxMessage.template.startswith("reminder")
+    return OutboxMessage.update(status="cancelled", last_error=why[:300]).where(where).execute()
+
+
+def dispatch(ids: list[int]) -> None:
+    """After commit: ask the worker to send each message at its time. If the queue is down the
+    rows stay pending and the sweeper sends them."""
+    if not ids:
+        return
+    try:
+        import tasks
+        now = utcnow()
+        for row in OutboxMessage.select(OutboxMessage.id, OutboxMessage.scheduled_at).where(
+                OutboxMessage.id.in_(ids), OutboxMessage.status == "pending"):
+            if row.scheduled_at <= now:
+                tasks.send_message(row.id)
+            else:
+                tasks.send_message.schedule(args=(row.id,), eta=_whole_second_after(row.scheduled_at))
+    except Exception:  # the outbox row is the promise; the sweeper keeps it
+        log.exception("could not enqueue outbox messages %s; the sweeper will send them", ids)
+
+
+def _whole_second_after(when: datetime) -> datetime:
+    """The queue's scheduler may run a task up to a second early; never before it is due."""
+    return when.replace(microsecond=0) + timedelta(seconds=1) if when.microsecond else when
+
+
+def next_attempt(message_id: int) -> datetime | None:
+    """When a pending message becomes due (None if it is no longer pending)."""
+    row = OutboxMessage.get_or_none(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
+    return max(row.scheduled_at, row.next_attempt_at or row.scheduled_at) if row else None
+
+
+def _due(now: datetime, lease: int):
+    stale = now - timedelta(seconds=lease)
+    return (((OutboxMessage.status == "pending") & (OutboxMessage.scheduled_at <= now)
+             & (OutboxMessage.next_attempt_at.is_null() | (OutboxMessage.next_attempt_at <= now)))
+            | ((OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < stale)))
+
+
+def claim(message_id: int, config, now: datetime) -> bool:
+    with unit_of_work():
+        return (OutboxMessage.update(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+                .where(OutboxMessage.id == message_id, _due(now, config["OUTBOX_LEASE_SECONDS"])).execute()) == 1
+
+
+def _finish(msg: OutboxMessage, **fields) -> None:
+    with unit_of_work():
+        OutboxMessage.update(**fields).where(OutboxMessage.id == msg.id, OutboxMessage.status == "sending").execute()
+
+
+def send_one(message_id: int, config, now: datetime | None = None) -> str:
+    """Claim, check, send, record. Returns the row's new status (or 'not-due')."""
+    now = now or utcnow()
+    if not claim(message_id, config, now):
+        return "not-due"
+    msg = OutboxMessage.get_by_id(message_id)
+    if msg.not_after and now >= msg.not_after:
+        _finish(msg, status="skipped", last_error="the visit had begun")
+        return "skipped"
+    if msg.appointment_id and msg.template.startswith("reminder"):
+        status = Appointment.select(Appointment.status).where(Appointment.id == msg.appointment_id).scalar()
+        if status not in ACTIVE_STATUSES:
+            _finish(msg, status="skipped", last_error=f"appointment {status}")
+            return "skipped"
+    try:
+        ctx = json.loads(msg.context or "{}")
+        if "start" in ctx:
+            start = datetime.fromisoformat(ctx["start"])
+            ctx["when"] = (f"{format_skeleton('MMMEd', start, locale=msg.locale)} "
+                           f"{format_skeleton('Hm', start, locale=msg.locale)}")
+        text = texts.render(msg.template, msg.locale, ctx)
+        channel_for(msg.channel, config).send(msg.recipient, text, msg.unique_key,
+                                              texts.subject(msg.template, msg.locale, ctx.get("clinic", "")))
+    except DeliveryError as exc:
+        if msg.attempts >= config["OUTBOX_MAX_ATTEMPTS"]:
+            _finish(msg, status="failed", last_error=str(exc)[:300])
+            return "failed"
+        delay = BACKOFF_SECONDS[min(msg.attempts - 1, len(BACKOFF_SECONDS) - 1)]
+        _finish(msg, status="pending", next_attempt_at=now + timedelta(seconds=delay), last_error=str(exc)[:300])
+        return "retry"
+    except Exception as exc:  # a bug, not the network: stop retrying and show it to staff
+        log.exception("outbox message %s could not be prepared", msg.id)
+        _finish(msg, status="failed", last_error=f"internal error: {type(exc).__name__}")
+        return "failed"
+    _finish(msg, status="sent", sent_at=utcnow(), last_error="")
+    return "sent"
+
+
+def send_due(config, now: datetime | None = None, limit: int = 200) -> dict:
+    """The sweeper: everything due, including what a stopped worker left behind."""
+    now = now or utcnow()
+    ids = [r.id for r in OutboxMessage.select(OutboxMessage.id)
+           .where(_due(now, config["OUTBOX_LEASE_SECONDS"])).order_by(OutboxMessage.scheduled_at).limit(limit)]
+    counts: dict[str, int] = {}
+    for message_id in ids:
+        result = send_one(message_id, config, now)
+        counts[result] = counts.get(result, 0) + 1
+    return counts
+
+
+def retry(msg: OutboxMessage) -> None:
+    """Staff send a failed message again."""
+    with unit_of_work():
+        OutboxMessage.update(status="pending", attempts=0, next_attempt_at=None, scheduled_at=utcnow(),
+                             last_error="").where(OutboxMessage.id == msg.id,
+                                                  OutboxMessage.status.in_(["failed", "skipped"])).execute()
+    dispatch([msg.id])
+
+
+def queue_staff(staff, template: str, when_utc: datetime, key: str, config, patient: Patient | None = None,
+                context: dict | None = None) -> int | None:
+    """A message to a staff member (an urgent task, an overdue complaint). Staff messages need no
+    patient consent and carry no clinical details; the portal shows the rest after sign-in."""
+    ctx = {"clinic": config["CLINIC_NAME"], "clinic_phone": config["CLINIC_PHONE"], **(context or {})}
+    key = key[:120]
+    if OutboxMessage.select().where(OutboxMessage.unique_key == key).exists():
+        return None
+    try:
+        with db.atomic():
+            row = OutboxMessage.create(patient=patient, staff=staff, channel="staff", recipient=staff.username,
+                                       template=template, locale=staff.locale or config["PORTAL_LOCALE"],
+                                       context=json.dumps(ctx, ensure_ascii=False), scheduled_at=when_utc,
+                                       unique_key=key)
+    except pw.IntegrityError:
+        return None
+    return row.id

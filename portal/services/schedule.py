@@ -1,0 +1,269 @@
+"""Booking: no double booking of a doctor, a chair or a patient, and never outside a shift.
+
+SQLite: the whole check-then-insert runs under BEGIN IMMEDIATE, so bookings are serialised.
+PostgreSQL: the same check, plus exclusion constraints (migration 0003) that refuse an
+overlap even if two transactions pass the check at once; that refusal becomes the same
+friendly conflict with suggestions.
+"""
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import peewee as pw
+from flask_babel import lazy_gettext as _l
+
+from portal import audit
+from portal.db import unit_of_work
+from portal.models import Appointment, AppointmentEvent, Chair, Patient, Staff, new_code, utcnow
+from portal.models.schedule import ACTIVE_STATUSES, LONGEST_APPOINTMENT, SOURCES, VISIT_TYPES
+from portal.services import ServiceError
+from portal.services.clock import to_local, to_utc
+from portal.services.shifts import is_within_shift, windows_for
+
+# status -> the statuses it may move to (confirmation is kept apart: confirm()).
+TRANSITIONS = {
+    "booked": ("arrived", "no_show", "cancelled"),
+    "arrived": ("seated", "cancelled"),
+    "seated": ("completed",),
+}
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: datetime  # local
+    end: datetime
+    doctor_id: int
+    chair_id: int
+
+
+class Conflict(ServiceError):
+    def __init__(self, message, suggestions: list[Slot]):
+        super().__init__(message, field="start")
+        self.suggestions = suggestions
+
+
+def _active():
+    return Appointment.status.in_(ACTIVE_STATUSES)
+
+
+def _overlapping(start_utc, end_utc, exclude_id=None):
+    q = Appointment.select().where(_active(), Appointment.overlapping(start_utc, end_utc))
+    return q.where(Appointment.id != exclude_id) if exclude_id else q
+
+
+def conflicts(doctor_id, chair_id, patient_id, start_utc, end_utc, exclude_id=None) -> list[str]:
+    """Which of doctor / chair / patient is already busy then (one query)."""
+    busy = []
+    for a in _overlapping(start_utc, end_utc, exclude_id).where(
+            (Appointment.doctor == doctor_id) | (Appointment.chair == chair_id) | (Appointment.patient == patient_id)):
+        busy += [k for k, mine, theirs in (("doctor", doctor_id, a.doctor_id), ("chair", chair_id, a.chair_id),
+                                            ("patient", patient_id, a.patient_id)) if mine == theirs]
+    return sorted(set(busy))
+
+
+def _busy_intervals(day: date, tz: str, doctor_ids, chair_ids) -> tuple[dict, dict]:
+    start_utc, end_utc = to_utc(datetime.combine(day, time.min), tz), to_utc(datetime.combine(day, time.max), tz)
+    by_doctor, by_chair = {}, {}
+    rows = _overlapping(start_utc, end_utc).where(
+        (Appointment.doctor.in_(list(doctor_ids))) | (Appointment.chair.in_(list(chair_ids))))
+    for a in rows:
+        span = (to_local(a.start_at, tz), to_local(a.end_at, tz))
+        by_doctor.setdefault(a.doctor_id, []).append(span)
+        by_chair.setdefault(a.chair_id, []).append(span)
+    return by_doctor, by_chair
+
+
+def _free(spans, start, end) -> bool:
+    return all(end <= s or start >= e for s, e in spans)
+
+
+def free_slots(doctor: Staff, minutes: int, from_local: datetime, config, days: int = 14,
+               preference: str = "any", chair: Chair | None = None, limit: int = 8) -> list[Slot]:
+    """The next free starts for this doctor (and a free chair), in slot steps, by time-of-day preference."""
+    tz, step = config["PORTAL_TZ"], timedelta(minutes=config["SLOT_MINUTES"])
+    chairs = [chair] if chair else list(Chair.select().where(Chair.active == True).order_by(Chair.sort_order, Chair.id))  # noqa: E712
+    found: list[Slot] = []
+    for offset in range(days):
+        day = from_local.date() + timedelta(days=offset)
+        windows = windows_for([doctor.id], day)[doctor.id]
+        if not windows:
+            continue
+        by_doctor, by_chair = _busy_intervals(day, tz, [doctor.id], [c.id for c in chairs])
+        for w in windows:
+            start = datetime.combine(day, w.start)
+            while start + timedelta(minutes=minutes) <= datetime.combine(day, w.end):
+                end = start + timedelta(minutes=minutes)
+                if start >= from_local and _matches(start, preference) and _free(by_doctor.get(doctor.id, []), start, end):
+                    ordered = sorted(chairs, key=lambda c: c.id != w.chair_id)  # the shift's own chair first
+                    free_chair = next((c for c in ordered if _free(by_chair.get(c.id, []), start, end)), None)
+                    if free_chair:
+                        found.append(Slot(start, end, doctor.id, free_chair.id))
+                        if len(found) >= limit:
+                            return found
+                start += step
+    return found
+
+
+def _matches(start: datetime, preference: str) -> bool:
+    hour = start.hour + start.minute / 60
+    return {"morning": hour < 12, "afternoon": 12 <= hour < 17, "evening": hour >= 17}.get(preference, True)
+
+
+def _check_inputs(visit_type, source, start, end, config):
+    if visit_type not in VISIT_TYPES:
+        raise ServiceError(_l("Choose a visit type."), field="visit_type")
+    if source not in SOURCES:
+        raise ServiceError(_l("Choose where the booking came from."), field="source")
+    if end <= start:
+        raise ServiceError(_l("The appointment must end after it starts."), field="minutes")
+    if visit_type == "first" and end - start < timedelta(minutes=config["FIRST_VISIT_MIN_MINUTES"]):
+        raise ServiceError(_l("A first visit needs at least %(n)d minutes.", n=config["FIRST_VISIT_MIN_MINUTES"]),
+                           field="minutes")
+    if end - start > LONGEST_APPOINTMENT:
+        raise ServiceError(_l("An appointment lasts at most 8 hours."), field="minutes")
+
+
+def _guard(doctor, chair, patient, start, end, config, exclude_id=None):
+    """Inside the transaction: shift, then overlaps. Raises Conflict with nearby free slots."""
+    tz = config["PORTAL_TZ"]
+    minutes = int((end - start).total_seconds() // 60)
+    if not chair.active:
+        raise ServiceError(_l("This chair is out of service."), field="chair")
+    if not is_within_shift(doctor.id, start, end):
+        raise Conflict(_l("%(doctor)s is not working then.", doctor=doctor.display_name),
+                       free_slots(doctor, minutes, start.replace(hour=0, minute=0), config, days=7, limit=6))
+    busy = conflicts(doctor.id, chair.id, patient.id, to_utc(start, tz), to_utc(end, tz), exclude_id)
+    if busy:
+        raise Conflict(_busy_message(busy), nearest_slots(doctor, patient, start, minutes, config, exclude_id))
+
+
+def _busy_message(busy):
+    if "patient" in busy:
+        return _l("The patient already has an appointment at that time.")
+    if "doctor" in busy:
+        return _l("The doctor is already booked at that time.")
+    return _l("That chair is already taken at that time.")
+
+
+def nearest_slots(doctor, patient, start, minutes, config, exclude_id=None, limit=6) -> list[Slot]:
+    """Free slots nearest to the requested start, earlier or later that day, then the next days."""
+    day_start = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    same_day = free_slots(doctor, minutes, day_start, config, days=1, limit=200)
+    same_day.sort(key=lambda s: abs((s.start - start).total_seconds()))
+    picked = same_day[:limit]
+    if len(picked) < limit:
+        picked += free_slots(doctor, minutes, day_start + timedelta(days=1), config, days=14,
+                             limit=limit - len(picked))
+    return picked
+
+
+def _log(appt, actor, change, from_status="", to_status="", note=""):
+    AppointmentEvent.create(appointment=appt, by=actor, change=change, from_status=from_status,
+                            to_status=to_status, note=note[:200])
+    audit.record("update" if change != "booked" else "create", patient=appt.patient_id, actor=actor,
+                 object_type="appointment", object_ref=appt.code,
+                 detail={"change": change, "from": from_status, "to": to_status, "note": note[:200]})
+
+
+def book(actor: Staff, patient: Patient, doctor: Staff, chair: Chair, start: datetime, minutes: int,
+         visit_type: str, config, planned: str = "", notes: str = "", source: str = "frontdesk",
+         now_local: datetime | None = None) -> Appointment:
+    """Book one appointment (start is clinic-local). Messages are queued in the same transaction."""
+    from portal.notify import outbox
+    tz = config["PORTAL_TZ"]
+    end = start + timedelta(minutes=minutes)
+    _check_inputs(visit_type, source, start, end, config)
+    if doctor.role != "doctor" or not doctor.active:
+        raise ServiceError(_l("Choose a doctor."), field="doctor")
+    if now_local and start < now_local - timedelta(minutes=30):
+        raise ServiceError(_l("That time has passed."), field="start")
+    try:
+        with unit_of_work():
+            _guard(doctor, chair, patient, start, end, config)
+            appt = Appointment.create(code=new_code(), patient=patient, doctor=doctor, chair=chair,
+                                      start_at=to_utc(start, tz), end_at=to_utc(end, tz), visit_type=visit_type,
+                                      planned=(planned or "")[:200], notes=(notes or "")[:2000], source=source,
+                                      created_by=actor)
+            _log(appt, actor, "booked", "", "booked")
+            queued = outbox.queue_for_booking(appt, config)
+    except pw.IntegrityError as exc:  # PostgreSQL's exclusion constraint: another desk was faster
+        if "no_overlap" not in str(exc):
+            raise
+        raise Conflict(_l("Someone else just booked that time."),
+                       nearest_slots(doctor, patient, start, minutes, config)) from None
+    outbox.dispatch(queued)
+    return appt
+
+
+def change_status(appt: Appointment, to_status: str, actor: Staff, config, reason: str = "") -> None:
+    from portal.notify import outbox
+    allowed = TRANSITIONS.get(appt.status, ())
+    if to_status not in allowed:
+        from portal.templating import STATUS_LABELS
+        raise ServiceError(_l("This appointment cannot go from %(a)s to %(b)s.",
+                              a=STATUS_LABELS[appt.status], b=STATUS_LABELS.get(to_status, to_status)))
+    if to_status == "cancelled" and not (reason or "").strip():
+        raise ServiceError(_l("Say why the appointment is cancelled."), field="reason")
+    now = utcnow()
+    queued = []
+    with unit_of_work():
+        old = appt.status
+        appt.status = to_status
+        stamp = {"arrived": "arrived_at", "seated": "seated_at", "completed": "completed_at"}.get(to_status)
+        if stamp:
+            setattr(appt, stamp, now)
+        if to_status == "cancelled":
+            appt.cancel_reason = reason.strip()[:200]
+        appt.updated_at = now
+        appt.save()
+        _log(appt, actor, to_status, old, to_status, reason or "")
+        if to_status == "cancelled":
+            queued = outbox.queue_cancellation(appt, config)
+        elif to_status == "no_show":
+            queued = outbox.queue_no_show(appt, config)
+        elif to_status in ("arrived", "seated", "completed"):
+            outbox.cancel_pending(appt, "visit started", reminders_only=True)
+        if to_status == "completed":
+            from portal.services import followups; followups.on_visit_completed(appt, actor, config)  # noqa: E702
+    outbox.dispatch(queued)
+
+
+def confirm(appt: Appointment, actor: Staff, how: str = "phone") -> None:
+    if appt.status != "booked":
+        raise ServiceError(_l("Only a booked appointment can be confirmed."))
+    with unit_of_work():
+        appt.confirmed_at = utcnow()
+        appt.save()
+        _log(appt, actor, "confirmed", appt.status, appt.status, how)
+
+
+def move(appt: Appointment, actor: Staff, start: datetime, minutes: int, doctor: Staff, chair: Chair,
+         config, reason: str = "") -> Appointment:
+    """Reschedule: the old appointment is kept as 'rescheduled' and points at the new one."""
+    from portal.notify import outbox
+    if appt.status != "booked":
+        raise ServiceError(_l("Only a booked appointment can be moved."))
+    tz = config["PORTAL_TZ"]
+    end = start + timedelta(minutes=minutes)
+    _check_inputs(appt.visit_type, appt.source, start, end, config)
+    try:
+        with unit_of_work():
+            _guard(doctor, chair, appt.patient, start, end, config, exclude_id=appt.id)
+            appt.status, appt.updated_at = "rescheduled", utcnow()
+            appt.save()
+            new = Appointment.create(code=new_code(), patient=appt.patient, doctor=doctor, chair=chair,
+                                     start_at=to_utc(start, tz), end_at=to_utc(end, tz), visit_type=appt.visit_type,
+                                     planned=appt.planned, notes=appt.notes, source=appt.source,
+                                     confirmed_at=None, created_by=actor)
+            appt.rescheduled_to = new
+            appt.save()
+            _log(appt, actor, "rescheduled", "booked", "rescheduled", reason)
+            _log(new, actor, "booked", "", "booked", f"moved from {appt.code}")
+            outbox.cancel_pending(appt, "rescheduled")
+            queued = outbox.queue_change(new, config)
+    except pw.IntegrityError as exc:
+        if "no_overlap" not in str(exc):
+            raise
+        raise Conflict(_l("Someone else just booked that time."),
+                       nearest_slots(doctor, appt.patient, start, minutes, config)) from None
+    outbox.dispatch(queued)
+    return new

@@ -1,0 +1,184 @@
+"""Read models for the schedule screens: a day grid, a week, the check-in board. Few queries each."""
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from datetime import date, datetime, timedelta
+
+from portal.models import Appointment, Chair, Patient, PatientTag, Staff, Tag
+from portal.models.schedule import ACTIVE_STATUSES
+from portal.services.clock import day_bounds_utc, parse_hhmm, to_local
+from portal.services.shifts import windows_for
+
+VIP_TAG = "VIP"  # until membership tiers exist, the VIP mark comes from this tag
+
+
+@dataclass
+class Block:
+    appt: Appointment
+    start: datetime
+    end: datetime
+    row_start: int
+    row_end: int
+    vip: bool = False
+    visible: bool = True  # may the viewer see who the patient is (set by the view)
+
+    @property
+    def hours(self) -> str:
+        return f"{self.start:%H:%M}–{self.end:%H:%M}"
+
+
+@dataclass
+class Column:
+    key: int
+    title: str
+    is_vip: bool = False
+    blocks: list = field(default_factory=list)
+    working_rows: set = field(default_factory=set)
+    working_spans: list = field(default_factory=list)  # (first row, last row + 1) per shift window
+    free_rows: list = field(default_factory=list)      # rows a tap can book: no visit there
+
+
+def vip_patient_ids(patients) -> set[int]:
+    """Which of these patients the desk treats as VIP: a VIP or diamond member, someone such a
+    member referred, or (before anyone had a tier) a patient tagged VIP. `patients` is a list of
+    ids or a query selecting them; a query keeps a busy day's 320 ids out of the SQL text."""
+    from portal.models import Membership
+    from portal.services.tiers import VIP_TIERS
+    if isinstance(patients, (list, tuple, set)):
+        if not patients:
+            return set()
+        patients = list(patients)
+    vip_members = Membership.select(Membership.patient).where(Membership.tier.in_(VIP_TIERS))
+    tagged = PatientTag.select(PatientTag.patient).join(Tag).where(Tag.name == VIP_TAG)
+    q = Patient.select(Patient.id).where(Patient.id.in_(patients) & (
+        Patient.id.in_(vip_members) | Patient.referred_by.in_(vip_members) | Patient.id.in_(tagged)))
+    return {pid for (pid,) in q.tuples()}
+
+
+# What the grid, the board and a doctor's day show. A narrow select read as tuples keeps a busy
+# day cheap: a 20-chair day has ~320 appointments, and full model rows cost more than the page.
+LISTED = (Appointment.id, Appointment.code, Appointment.patient, Appointment.doctor, Appointment.chair,
+          Appointment.start_at, Appointment.end_at, Appointment.visit_type, Appointment.status,
+          Appointment.confirmed_at, Appointment.arrived_at, Appointment.planned,
+          Patient.code, Patient.name, Patient.restricted, Patient.attending_doctor,
+          Staff.display_name, Chair.name)
+
+
+def appointments_between(start_utc, end_utc, **filters) -> list[SimpleNamespace]:
+    """Appointments overlapping the interval, as light rows: a.patient.name, a.doctor.display_name, …"""
+    q = (Appointment.select(*LISTED)
+         .join(Patient, on=(Appointment.patient == Patient.id))
+         .switch(Appointment).join(Staff, on=(Appointment.doctor == Staff.id))
+         .switch(Appointment).join(Chair, on=(Appointment.chair == Chair.id))
+         .where(Appointment.overlapping(start_utc, end_utc))
+         .order_by(Appointment.start_at))
+    for name, value in filters.items():
+        q = q.where(getattr(Appointment, name) == value)
+    rows = []
+    for (id_, code, patient_id, doctor_id, chair_id, start_at, end_at, visit_type, status, confirmed_at,
+         arrived_at, planned, p_code, p_name, p_restricted, p_doctor, d_name, c_name) in q.tuples():
+        patient = SimpleNamespace(id=patient_id, code=p_code, name=p_name, restricted=bool(p_restricted),
+                                  attending_doctor_id=p_doctor)
+        rows.append(SimpleNamespace(
+            id=id_, code=code, patient_id=patient_id, doctor_id=doctor_id, chair_id=chair_id,
+            start_at=_dt(start_at), end_at=_dt(end_at), visit_type=visit_type, status=status,
+            confirmed_at=confirmed_at, arrived_at=_dt(arrived_at) if arrived_at else None, planned=planned,
+            patient=patient, doctor=SimpleNamespace(id=doctor_id, display_name=d_name),
+            chair=SimpleNamespace(id=chair_id, name=c_name)))
+    return rows
+
+
+def _dt(value):
+    """Tuples skip peewee's field conversion; SQLite hands back text."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def day_grid(day: date, by: str, config, include_inactive: bool = False) -> dict:
+    """Columns per chair (or per doctor) with appointment blocks placed on slot rows."""
+    tz, slot = config["PORTAL_TZ"], config["SLOT_MINUTES"]
+    opens, closes = parse_hhmm(config["CLINIC_OPENS"]), parse_hhmm(config["CLINIC_CLOSES"])
+    first = datetime.combine(day, opens)
+    rows = int((datetime.combine(day, closes) - first).total_seconds() // 60 // slot)
+    start_utc, end_utc = day_bounds_utc(day, tz)
+    appts = list(appointments_between(start_utc, end_utc))
+    if not include_inactive:
+        appts = [a for a in appts if a.status in ACTIVE_STATUSES]
+    vip = vip_patient_ids(Appointment.select(Appointment.patient).where(
+        Appointment.overlapping(start_utc, end_utc))) if appts else set()
+    doctors = list(Staff.select().where(Staff.role == "doctor", Staff.active == True).order_by(Staff.display_name))  # noqa: E712
+    windows = windows_for([d.id for d in doctors], day)
+    if by == "doctor":
+        columns = {d.id: Column(d.id, d.display_name) for d in doctors if windows[d.id]}
+        for a in appts:
+            columns.setdefault(a.doctor_id, Column(a.doctor_id, a.doctor.display_name))
+        for d in doctors:
+            if d.id in columns:
+                columns[d.id].working_rows = _rows_of(windows[d.id], first, slot, rows)
+    else:
+        chairs = list(Chair.select().where(Chair.active == True).order_by(Chair.sort_order, Chair.id))  # noqa: E712
+        columns = {c.id: Column(c.id, c.name, c.is_vip) for c in chairs}
+    for a in appts:
+        start, end = to_local(a.start_at, tz), to_local(a.end_at, tz)
+        r1 = max(0, int((start - first).total_seconds() // 60 // slot))
+        r2 = min(rows, max(r1 + 1, int(-(-(end - first).total_seconds() // 60 // slot))))
+        key = a.doctor_id if by == "doctor" else a.chair_id
+        if key in columns:
+            columns[key].blocks.append(Block(a, start, end, r1, r2, a.patient_id in vip))
+    for col in columns.values():
+        taken = {r for b in col.blocks for r in range(b.row_start, b.row_end)}
+        open_rows = col.working_rows if by == "doctor" else range(rows)
+        col.free_rows = [r for r in sorted(open_rows) if r not in taken]
+        col.working_spans = _spans(sorted(col.working_rows))
+    labels = [(first + timedelta(minutes=slot * i)).strftime("%H:%M") for i in range(rows)]
+    return {"columns": list(columns.values()), "rows": rows, "labels": labels, "count": len(appts),
+            "doctors": doctors, "windows": windows}
+
+
+def _spans(rows_sorted: list[int]) -> list[tuple[int, int]]:
+    spans = []
+    for r in rows_sorted:
+        if spans and spans[-1][1] == r:
+            spans[-1] = (spans[-1][0], r + 1)
+        else:
+            spans.append((r, r + 1))
+    return spans
+
+
+def _rows_of(windows, first, slot, rows) -> set[int]:
+    result = set()
+    for w in windows:
+        r1 = int((datetime.combine(first.date(), w.start) - first).total_seconds() // 60 // slot)
+        r2 = int((datetime.combine(first.date(), w.end) - first).total_seconds() // 60 // slot)
+        result.update(range(max(0, r1), min(rows, r2)))
+    return result
+
+
+def checkin_board(day: date, config) -> list[dict]:
+    """Today's visits in order, with how long each arrived patient has waited."""
+    tz = config["PORTAL_TZ"]
+    start_utc, end_utc = day_bounds_utc(day, tz)
+    now = datetime.utcnow()
+    board = []
+    for a in appointments_between(start_utc, end_utc):
+        if a.status in ("rescheduled",):
+            continue
+        waited = None
+        if a.status == "arrived" and a.arrived_at:
+            waited = int((now - a.arrived_at).total_seconds() // 60)
+        board.append({"appt": a, "start": to_local(a.start_at, tz), "end": to_local(a.end_at, tz), "waited": waited})
+    return board
+
+
+def doctor_day(doctor: Staff, day: date, config) -> list[dict]:
+    tz = config["PORTAL_TZ"]
+    start_utc, end_utc = day_bounds_utc(day, tz)
+    return [{"appt": a, "start": to_local(a.start_at, tz), "end": to_local(a.end_at, tz)}
+            for a in appointments_between(start_utc, end_utc, doctor=doctor.id) if a.status != "rescheduled"]
+
+
+def patient_appointments(patient: Patient, config, limit: int = 50) -> list[dict]:
+    tz = config["PORTAL_TZ"]
+    q = (Appointment.select(Appointment, Staff, Chair)
+         .join(Staff, on=(Appointment.doctor == Staff.id)).switch(Appointment)
+         .join(Chair, on=(Appointment.chair == Chair.id))
+         .where(Appointment.patient == patient).order_by(Appointment.start_at.desc()).limit(limit))
+    return [{"appt": a, "start": to_local(a.start_at, tz), "end": to_local(a.end_at, tz)} for a in q]

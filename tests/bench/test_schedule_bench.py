@@ -1,0 +1,209 @@
+"""The schedule day view at 10k and 1M appointments, and how late a due reminder leaves.
+
+DESIGN.md budgets: the day fragment p95 ≤ 3× a bare Flask route doing one indexed query;
+10k vs 1M appointments ≤ 1.3×; SQL statements per request constant; a due reminder leaves the
+outbox within 2 s (p99). Ratios are reported in the summary table; the assertions are looser
+(a shared 2-core machine is noisy) except for the statement count, which must not move.
+
+Sizes: BENCH_APPOINTMENTS (default 1,000,000) and BENCH_APPOINTMENTS_SMALL (default 10,000).
+"""
+import os
+import signal
+import statistics
+import time
+from datetime import date, datetime, time as clock, timedelta
+
+import pytest
+
+from portal.db import db, is_postgres
+from portal.models import Appointment, Chair, OutboxMessage, Patient, Staff, new_code, utcnow
+from portal.services.clock import to_utc
+from tests import factories
+from tests.bench import synthetic
+from tests.bench.conftest import bare_app, report
+from tests.bench.test_search_bench import Sample, StatementCounter, _timed
+from tests.conftest import sign_in
+
+pytestmark = pytest.mark.bench
+
+CHAIRS = 20
+DAY_SLOTS = [(9 + (30 * i) // 60, (30 * i) % 60) for i in range(16)]  # 09:00 … 16:30, 30 minutes each
+PER_DAY = CHAIRS * len(DAY_SLOTS)
+HX = {"HX-Request": "true", "HX-Target": "day-grid"}
+
+
+def _sizes():
+    big = int(os.environ.get("BENCH_APPOINTMENTS", 1_000_000))
+    small = int(os.environ.get("BENCH_APPOINTMENTS_SMALL", min(10_000, big)))
+    return small, big
+
+
+def _day(index: int, anchor: date) -> date:
+    """Day number `index` of the synthetic calendar: 0 is the measured day, the rest spread
+    before and after it, so growing the table surrounds the measured day on both sides."""
+    offset = (index + 1) // 2 * (1 if index % 2 else -1)
+    return anchor + timedelta(days=offset)
+
+
+def _appointments(first_day: int, days: int, anchor: date, doctors, chairs, patients, tz):
+    rows = []
+    for d in range(first_day, first_day + days):
+        day = _day(d, anchor)
+        for s, (h, m) in enumerate(DAY_SLOTS):
+            start = to_utc(datetime.combine(day, clock(h, m)), tz)
+            for c in range(CHAIRS):
+                rows.append({"code": f"B{d:07d}{s:02d}{c:02d}", "patient": patients[(s * CHAIRS + c + d) % len(patients)],
+                             "doctor": doctors[c], "chair": chairs[c], "start_at": start,
+                             "end_at": start + timedelta(minutes=30), "visit_type": "revisit", "planned": "",
+                             "notes": "", "source": "frontdesk", "status": "completed" if d else "booked",
+                             "cancel_reason": "", "created_at": start, "updated_at": start})
+    return rows
+
+
+def _grow(first_day: int, days: int, anchor, doctors, chairs, patients, tz):
+    batch_days = max(1, 20_000 // PER_DAY)
+    for start in range(first_day, first_day + days, batch_days):
+        count = min(batch_days, first_day + days - start)
+        with db.atomic():
+            synthetic._insert(Appointment, _appointments(start, count, anchor, doctors, chairs, patients, tz))
+    if is_postgres():
+        db.execute_sql("ANALYZE appointment")
+
+
+def _measure(client, url, n):
+    counts = []
+    sample = Sample()
+
+    def get():
+        before = counter.count
+        resp = client.get(url, headers=HX)
+        counts.append(counter.count - before)
+        return resp
+
+    with StatementCounter() as counter:
+        sample.times = _timed(get, n)
+    sample.statements = counts[20:]
+    return sample
+
+
+@pytest.fixture(scope="module")
+def figures(bench_app, password_hash, bench_requests, request):
+    small, big = _sizes()
+    tz = bench_app.config["PORTAL_TZ"]
+    anchor = date.today() + timedelta(days=3)
+    synthetic.add_patients(0, 2000)
+    patients = [p for (p,) in Patient.select(Patient.id).order_by(Patient.id).limit(2000).tuples()]
+    frontdesk = Staff.create(username="frontdesk", display_name="Desk", role="frontdesk", password_hash=password_hash)
+    doctors = [Staff.create(username=f"doc{i:02d}", display_name=f"Dr {i:02d}", role="doctor",
+                            password_hash=password_hash).id for i in range(CHAIRS)]
+    chairs = [Chair.create(code=new_code(6), name=f"{i + 1}号椅", sort_order=i).id for i in range(CHAIRS)]
+    client = sign_in(bench_app.test_client(), frontdesk)
+    url = f"/schedule?date={anchor.isoformat()}"
+    base_client = bare_app(bench_app.config["DATABASE_URL"], "SELECT id FROM appointment WHERE code = ?",
+                           lambda key: (key,)).test_client()
+    base_code = "B0000000" + "0000"
+
+    def measure():
+        sample = _measure(client, url, bench_requests)
+        sample.base = _timed(lambda: base_client.get(f"/one/{base_code}"), bench_requests)
+        body = client.get(url, headers=HX).get_data(as_text=True)
+        assert "<html" not in body and body.count('class="appt ') == PER_DAY, "the measured day shows every visit"
+        return sample
+
+    small_days = max(1, small // PER_DAY)
+    t0 = time.perf_counter()
+    _grow(0, small_days, anchor, doctors, chairs, patients, tz)
+    at_small = measure()
+    _grow(small_days, max(0, big // PER_DAY - small_days), anchor, doctors, chairs, patients, tz)
+    grown_in = time.perf_counter() - t0
+    at_big = measure()
+    total = Appointment.select().count()
+    ratio_small = at_small.p95 / at_small.base_p95
+    ratio_big = at_big.p95 / at_big.base_p95
+    growth = at_big.p50 / at_small.p50
+    report(request.config, "schedule day view (20 chairs, fragment)", [
+        f"appointments: {small_days * PER_DAY:,} then {total:,} (built in {grown_in:.0f} s); {PER_DAY} on the measured day",
+        f"{'size':>12} {'p50 ms':>8} {'p95 ms':>8} {'base p95':>9} {'ratio p95':>9} {'SQL/req':>8}",
+        f"{small_days * PER_DAY:>12,} {at_small.p50 * 1000:8.2f} {at_small.p95 * 1000:8.2f} {at_small.base_p95 * 1000:9.2f} {ratio_small:9.1f} {at_small.stmts:8d}",
+        f"{total:>12,} {at_big.p50 * 1000:8.2f} {at_big.p95 * 1000:8.2f} {at_big.base_p95 * 1000:9.2f} {ratio_big:9.1f} {at_big.stmts:8d}",
+        f"growth p50 {growth:.2f}x (budget 1.3x); vs bare route p95 {ratio_big:.1f}x (budget 3x)",
+    ])
+    return {"small": at_small, "big": at_big, "ratio": ratio_big, "growth": growth, "total": total}
+
+
+def test_day_view_statements_do_not_depend_on_table_size(figures):
+    assert figures["small"].stmts == figures["big"].stmts
+    # The only extra statement allowed is the session's last-seen write (at most once in 30 s).
+    assert max(figures["big"].statements) <= figures["big"].stmts + 1
+
+
+def test_day_view_time_is_flat_in_table_size(figures):
+    assert figures["growth"] < 3.0, figures["growth"]
+
+
+def test_day_view_is_a_bounded_multiple_of_a_bare_route(figures):
+    # Reported against the 3× budget; asserted loosely so only a pathological page fails.
+    assert figures["ratio"] < 150, figures["ratio"]
+
+
+def test_due_reminder_leaves_within_two_seconds(bench_app, tmp_path, request):
+    """A real Huey consumer (the configured storage) and a real local SMS gateway."""
+    import portal.jobs as jobs
+    from huey.consumer import Consumer
+
+    import tasks  # noqa: F401  registers the tasks
+    from portal.notify import outbox
+    from tests.notify_servers import Gateway
+
+    gateway = Gateway()
+    received = {}
+    original = gateway.server.RequestHandlerClass.do_POST
+
+    def stamp(handler):
+        arrived = time.time()
+        original(handler)
+        received.setdefault(handler.headers.get("Idempotency-Key"), arrived)
+    gateway.server.RequestHandlerClass.do_POST = stamp
+    bench_app.config.update(SMS_GATEWAY_URL=gateway.url, QUIET_HOURS=("00:00", "00:00"))
+    jobs.huey.immediate = False
+    if not bench_app.config["HUEY_URL"].startswith("redis"):
+        from huey.storage import SqliteStorage
+        jobs.huey.storage = SqliteStorage("portal", filename=str(tmp_path / "huey.db"))  # this test's own queue
+    jobs.huey.flush()
+    jobs._worker_app = bench_app  # the consumer's tasks use this app (and its database)
+    consumer = Consumer(jobs.huey, workers=2, worker_type="thread", periodic=False, scheduler_interval=0.5)
+    desk = Staff.get_or_none(Staff.username == "latency-desk") or Staff.create(
+        username="latency-desk", display_name="Desk", role="frontdesk", password_hash="x")
+    patient = factories.patient(desk, name="准时", consents={"reminders": True})
+    due_at = {}
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        consumer.start()  # worker and scheduler threads; the consumer sets signal handlers, restored below
+        time.sleep(0.5)
+        with bench_app.app_context():
+            ids = []
+            base = utcnow()
+            for i in range(60):
+                when = base + timedelta(seconds=1 + i * 0.1)
+                msg_id = outbox.queue(patient, "reminder_hours_before", when, f"bench:{i}", bench_app.config,
+                                      context={"start": "2030-01-01T09:00"})
+                due_at[f"bench:{i}"] = when
+                ids.append(msg_id)
+            outbox.dispatch(ids)
+        deadline = time.time() + 30
+        while len(received) < 60 and time.time() < deadline:
+            time.sleep(0.1)
+    finally:
+        consumer.stop(graceful=True)
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+        jobs.huey.immediate = True
+        jobs._worker_app = None
+        gateway.close()
+    epoch = datetime(1970, 1, 1)
+    lateness = sorted(received[k] - (due_at[k] - epoch).total_seconds() for k in received)
+    assert len(lateness) == 60, f"only {len(lateness)} of 60 reminders left"
+    p99 = lateness[min(len(lateness) - 1, int(0.99 * (len(lateness) - 1)))]
+    report(request.config, "reminder latency (real consumer, local SMS gateway)", [
+        f"60 reminders due 1–7 s ahead: p50 {statistics.median(lateness):.2f} s, p99 {p99:.2f} s late (budget 2 s)"])
+    assert p99 < 2.0, lateness
