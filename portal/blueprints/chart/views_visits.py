@@ -1,0 +1,135 @@
+"""Visits: open, write, sign, amend; chair-side protocols ticked on the tablet."""
+from flask import abort, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.access import allow
+from portal.blueprints.chart.forms import AddendumForm, NewVisitForm, StartProcedureForm, TickForm, VisitForm
+from portal.blueprints.chart.loaders import load_patient, load_run, load_visit
+from portal.blueprints.chart.views import bp
+from portal.models import Appointment, Procedure, VisitAddendum
+from portal.services import ServiceError
+from portal.services import catalogue as cat
+from portal.services import chart_visits as visits
+from portal.web import apply_service_error, local_today, render, see_other
+
+
+@bp.route("/patients/<code>/visits")
+@allow("visit.read")
+def visit_list(code, form=None, status=200):
+    patient = load_patient(code, "visits")
+    return render("chart/visits.html", patient=patient, visits=visits.visits_of(patient),
+                  form=form or NewVisitForm()), status
+
+
+@bp.route("/patients/<code>/visits", methods=["POST"])
+@allow("visit.write")
+def visit_open(code):
+    patient = load_patient(code, "visits")
+    form = NewVisitForm()
+    if form.validate_on_submit():
+        ref = (form.appointment.data or "").strip().upper()
+        appointment = Appointment.get_or_none(Appointment.code == ref, Appointment.patient == patient) if ref else None
+        try:
+            if ref and appointment is None:
+                raise ServiceError(_("No appointment of this patient has that code."), field="appointment")
+            visit = visits.open_visit(patient, current_user, local_today(), appointment)
+        except ServiceError as err:
+            apply_service_error(form, err)
+        else:
+            return see_other(url_for("chart.visit", code=visit.code), _("Visit opened."))
+    return visit_list(code, form=form, status=422)
+
+
+def _visit_page(visit, form=None, start_form=None, status=200, tick_message=None):
+    runs = cat.runs_of(visit)
+    start_form = start_form or StartProcedureForm()
+    start_form.procedure.choices = [(p.code, f"{p.name_zh} · {p.name_en}") for p in cat.catalogue(active_only=True)]
+    addenda = list(VisitAddendum.select().where(VisitAddendum.visit == visit).order_by(VisitAddendum.id))
+    return render("chart/visit.html", visit=visit, patient=visit.patient, form=form or VisitForm(obj=visit),
+                  runs=runs, completion=cat.completion, start_form=start_form, addenda=addenda,
+                  addendum_form=AddendumForm(), tick_form=TickForm(), alerts=cat.alerts(visit.patient), tick_message=tick_message), status
+
+
+@bp.route("/visits/<code>")
+@allow("visit.read")
+def visit(code):
+    return _visit_page(load_visit(code))
+
+
+@bp.route("/visits/<code>/notes", methods=["POST"])
+@allow("visit.write")
+def visit_notes(code):
+    visit = load_visit(code)
+    form = VisitForm()
+    if form.validate_on_submit():
+        notes = visits.VisitNotes(**{name: getattr(form, name).data or "" for name in visits.NOTE_FIELDS})
+        try:
+            changed = visits.update_notes(visit, notes, current_user)
+        except ServiceError as err:
+            apply_service_error(form, err)
+        else:
+            return see_other(url_for("chart.visit", code=code), _("Saved.") if changed else _("Nothing changed."))
+    return _visit_page(visit, form=form, status=422)
+
+
+@bp.route("/visits/<code>/sign", methods=["POST"])
+@allow("visit.sign")
+def visit_sign(code):
+    visit = load_visit(code)
+    try:
+        visits.sign(visit, current_user)
+    except ServiceError as err:
+        return see_other(url_for("chart.visit", code=code), err.message, "error")
+    return see_other(url_for("chart.visit", code=code), _("Signed. The notes are now locked."))
+
+
+@bp.route("/visits/<code>/addenda", methods=["POST"])
+@allow("visit.write")
+def visit_addendum(code):
+    visit = load_visit(code)
+    form = AddendumForm()
+    try:
+        if not form.validate_on_submit():
+            raise ServiceError(_("Write the addendum."))
+        visits.add_addendum(visit, form.text.data, current_user)
+    except ServiceError as err:
+        return see_other(url_for("chart.visit", code=code), err.message, "error")
+    return see_other(url_for("chart.visit", code=code), _("Addendum added."))
+
+
+@bp.route("/visits/<code>/procedures", methods=["POST"])
+@allow("protocol.tick")
+def start_procedure(code):
+    visit = load_visit(code)
+    form = StartProcedureForm()
+    form.procedure.choices = [(p.code, p.code) for p in cat.catalogue(active_only=True)]
+    if not form.validate_on_submit():
+        return see_other(url_for("chart.visit", code=code), _("Choose a procedure."), "error")
+    procedure = Procedure.get_or_none(Procedure.code == form.procedure.data) or abort(404)
+    try:
+        cat.start(visit, procedure, current_user, tooth=form.tooth.data or None, alerts_seen=form.alerts_seen.data)
+    except ServiceError as err:
+        return see_other(url_for("chart.visit", code=code), err.message, "error")
+    return see_other(url_for("chart.visit", code=code) + "#protocols", _("Protocol started."))
+
+
+@bp.route("/protocols/<code>/steps/<int:position>", methods=["POST"])
+@allow("protocol.tick")
+def tick(code, position):
+    run = load_run(code)
+    form = TickForm()
+    skipping = request.form.get("skip") == "1"
+    message, category = None, "success"
+    if not form.validate_on_submit():
+        message, category = _("The form expired. Please submit it again."), "error"
+    else:
+        try:
+            cat.tick(run, position, current_user, skip_reason=form.reason.data or "" if skipping else None)
+        except ServiceError as err:
+            message, category = err.message, "error"
+    from portal.web import htmx
+    if htmx:  # the tablet: swap the protocol in place, no page reload between steps
+        # 200 even for a refusal: htmx swaps only successful responses, and the message is in the fragment.
+        return _visit_page(run.visit, tick_message=message if category == "error" else None)
+    return see_other(url_for("chart.visit", code=run.visit.code) + "#protocols", message, category)

@@ -1,0 +1,156 @@
+"""Clinical images: allow-listed by content (magic bytes), size-limited, stored outside static under
+random names, metadata (EXIF, text chunks) stripped, served only as the image type they are.
+
+JPEG, PNG and WebP are accepted. DICOM and PDF are not accepted yet (no pydicom here); a CBCT
+export is uploaded as its JPEG/PNG screenshots until then.
+"""
+import hashlib
+import secrets
+import struct
+from pathlib import Path
+
+from flask_babel import lazy_gettext as _l
+
+from portal import audit
+from portal.db import unit_of_work
+from portal.models import ClinicalImage, Patient, Staff, Visit, new_code
+from portal.models.chart import IMAGE_KINDS
+from portal.services import ServiceError
+from portal.services.chart_teeth import valid_tooth
+
+TYPES = {"image/jpeg": ("jpg", (".jpg", ".jpeg")), "image/png": ("png", (".png",)),
+         "image/webp": ("webp", (".webp",))}
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+
+def sniff(data: bytes) -> str | None:
+    """The content type from the file's first bytes, or None when it is not an allowed image."""
+    if data[:3] == b"\xff\xd8\xff":
+        return "image/jpeg"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _strip_jpeg(data: bytes) -> bytes:
+    """Drop APPn (EXIF, XMP, …) and COM segments; keep APP0 (JFIF) and the image itself."""
+    out, i = bytearray(data[:2]), 2
+    while i + 4 <= len(data):
+        if data[i] != 0xFF:
+            raise ValueError("bad marker")
+        marker = data[i + 1]
+        if marker == 0xDA:  # start of scan: the rest is image data
+            out += data[i:]
+            return bytes(out)
+        length = struct.unpack(">H", data[i + 2:i + 4])[0]
+        if length < 2 or i + 2 + length > len(data):
+            raise ValueError("bad length")
+        if not (0xE1 <= marker <= 0xEF or marker == 0xFE):
+            out += data[i:i + 2 + length]
+        i += 2 + length
+    raise ValueError("no image data")
+
+
+def _strip_png(data: bytes) -> bytes:
+    out, i, ended = bytearray(data[:8]), 8, False
+    while i + 12 <= len(data):
+        length = struct.unpack(">I", data[i:i + 4])[0]
+        kind = data[i + 4:i + 8]
+        if i + 12 + length > len(data):
+            raise ValueError("bad chunk")
+        if kind not in (b"eXIf", b"tEXt", b"zTXt", b"iTXt", b"tIME"):
+            out += data[i:i + 12 + length]
+        i += 12 + length
+        if kind == b"IEND":
+            ended = True
+            break
+    if not ended:
+        raise ValueError("no IEND")
+    return bytes(out)  # anything after IEND (an appended script, say) is dropped
+
+
+def _strip_webp(data: bytes) -> bytes:
+    size = struct.unpack("<I", data[4:8])[0]
+    if size + 8 > len(data) or size < 12:
+        raise ValueError("bad RIFF")
+    out, i = bytearray(), 12
+    while i + 8 <= size + 8:
+        kind, length = data[i:i + 4], struct.unpack("<I", data[i + 4:i + 8])[0]
+        chunk = data[i:i + 8 + length + (length & 1)]
+        if kind not in (b"EXIF", b"XMP "):
+            out += chunk
+        i += 8 + length + (length & 1)
+    return b"RIFF" + struct.pack("<I", len(out) + 4) + b"WEBP" + bytes(out)
+
+
+STRIP = {"image/jpeg": _strip_jpeg, "image/png": _strip_png, "image/webp": _strip_webp}
+
+
+def safe_display_name(name: str) -> str:
+    """The uploaded name for display only: the last path part, printable, short."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if ch.isprintable() and ch not in '<>:"|?*;').strip(" .")
+    return base[:100] or "image"
+
+
+def store(patient: Patient, filename: str, data: bytes, kind: str, actor: Staff, root: Path,
+          max_bytes: int = DEFAULT_MAX_BYTES, visit: Visit | None = None, teeth: str = "",
+          note: str = "") -> ClinicalImage:
+    if kind not in IMAGE_KINDS:
+        raise ServiceError(_l("Choose what kind of image this is."), field="kind")
+    if not data:
+        raise ServiceError(_l("The file is empty."), field="file")
+    if len(data) > max_bytes:
+        raise ServiceError(_l("The file is larger than %(mb)d MB.", mb=max_bytes // (1024 * 1024)), field="file")
+    content_type = sniff(data)
+    if content_type is None:
+        raise ServiceError(_l("Only JPEG, PNG and WebP images are accepted (checked by content, not by name)."),
+                           field="file")
+    display = safe_display_name(filename)
+    ext = "." + display.rsplit(".", 1)[-1].lower() if "." in display else ""
+    if ext not in TYPES[content_type][1]:
+        raise ServiceError(_l("The file name ends in %(ext)s but the file is a %(type)s image.",
+                              ext=ext or "(nothing)", type=TYPES[content_type][0].upper()), field="file")
+    try:
+        clean = STRIP[content_type](data)
+    except (ValueError, struct.error):
+        raise ServiceError(_l("The image is damaged or not what it claims to be."), field="file")
+    if visit is not None and visit.patient_id != patient.id:
+        raise ServiceError(_l("That visit belongs to another patient."), field="visit")
+    tooth_list = ",".join(str(valid_tooth(t)) for t in (teeth or "").replace(" ", ",").split(",") if t)
+    stored = f"{secrets.token_hex(16)}.{TYPES[content_type][0]}"
+    folder = root / stored[:2]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / stored
+    path.write_bytes(clean)
+    try:
+        with unit_of_work():
+            image = ClinicalImage.create(code=new_code(), patient=patient, visit=visit, kind=kind, teeth=tooth_list,
+                                         content_type=content_type, size=len(clean),
+                                         sha256=hashlib.sha256(clean).hexdigest(), stored_name=stored,
+                                         original_name=display, note=(note or "").strip()[:200], uploaded_by=actor)
+            audit.record("create", patient=patient, object_type="image", object_ref=image.code, actor=actor,
+                         detail={"kind": kind, "size": len(clean)})
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise
+    return image
+
+
+def path_of(image: ClinicalImage, root: Path) -> Path:
+    return root / image.stored_name[:2] / image.stored_name
+
+
+def set_released(image: ClinicalImage, released: bool, actor: Staff) -> None:
+    with unit_of_work():
+        image.released = released
+        image.save()
+        audit.record("update", patient=image.patient_id, object_type="image", object_ref=image.code, actor=actor,
+                     detail={"released": released})
+
+
+def images_of(patient: Patient) -> list[ClinicalImage]:
+    return list(ClinicalImage.select().where(ClinicalImage.patient == patient)
+                .order_by(ClinicalImage.uploaded_at.desc()))
