@@ -1,0 +1,339 @@
+"""Billing (收费): bills from the procedures done on a visit, discounts by tier and department,
+manual adjustments (a manager approves those above the limit), split payments, refunds that take
+back the points they earned, receipts and the desk's daily takings. Money is integer fen."""
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+from peewee import fn
+
+from portal import audit
+from portal.db import unit_of_work
+from portal.models import (Bill, BillLine, BenefitUse, Membership, Patient, Payment, Procedure, Visit,
+                           VisitProcedure, new_code, utcnow)
+from portal.models.billing import METHODS, MONEY_METHODS
+from portal.services import ServiceError
+from portal.services import member_settings as settings
+from portal.services import points as ledger
+from portal.services import tiers
+from portal.services.clock import day_bounds_utc, to_local
+
+METHOD_LABELS = {"cash": _l("Cash"), "card": _l("Bank card"), "wechat": _l("WeChat Pay"), "alipay": _l("Alipay"),
+                 "points": _l("Points")}
+LINE_KIND_LABELS = {"procedure": _l("Treatment"), "registration": _l("Registration fee"), "discount": _l("Discount"),
+                    "adjustment": _l("Adjustment"), "benefit": _l("Member benefit")}
+# Member discount in per cent by tier, per procedure department ("*" for the rest). Implants and
+# orthodontics carry lab and material costs, so they get less.
+TIER_DISCOUNTS = {"member": {"*": 0}, "senior": {"*": 5, "implant": 3, "orthodontic": 3},
+                  "vip": {"*": 10, "implant": 5, "orthodontic": 5}, "diamond": {"*": 15, "implant": 8, "orthodontic": 8}}
+
+
+@dataclass
+class Totals:
+    charges: int          # approved lines, discounts and benefits included
+    paid: int             # money and points, net of refunds
+    money: int            # money only, net of refunds
+    pending: int          # adjustments waiting for a manager
+    due: int
+
+
+def _is_birthday_window(patient: Patient, on: date, mode: str) -> bool:
+    b = patient.birth_date
+    return b.month == on.month and (mode == "month" or b.day == on.day or (b.month == 2 and b.day == 29 and on.day == 28))
+
+
+def discount_pct(patient: Patient, tier: str, department: str, on: date, config) -> tuple[int, str]:
+    """The better of the tier's discount for the department and the birthday discount (never both)."""
+    table = TIER_DISCOUNTS.get(tier, {})
+    pct, why = table.get(department, table.get("*", 0)), "tier"
+    if tier and _is_birthday_window(patient, on, settings.get(config, "birthday_mode")):
+        bday = settings.get(config, "birthday_discount_pct")
+        if bday > pct:
+            pct, why = bday, "birthday"
+    return pct, why
+
+
+def _add_procedure(bill: Bill, proc: Procedure, run: VisitProcedure | None, tier: str, actor, on: date, config):
+    name = f"{proc.name_zh} {proc.name_en}"[:110] + (f" #{run.tooth}" if run and run.tooth else "")
+    BillLine.create(code=new_code(), bill=bill, kind="procedure", description=name, department=proc.department,
+                    procedure=proc, visit_procedure=run, amount_fen=proc.price_fen, created_by=actor)
+    pct, why = discount_pct(bill.patient, tier, proc.department, on, config)
+    cut = proc.price_fen * pct // 100
+    if cut:
+        label = _l("Birthday discount %(p)s%%", p=pct) if why == "birthday" else _l(
+            "%(tier)s discount %(p)s%%", tier=tiers.TIER_LABELS[tier], p=pct)
+        BillLine.create(code=new_code(), bill=bill, kind="discount", description=str(label)[:120],
+                        department=proc.department, procedure=proc, visit_procedure=run, amount_fen=-cut,
+                        created_by=actor)
+
+
+def _registration_line(bill: Bill, patient: Patient, actor, config) -> None:
+    fee = settings.get(config, "registration_fee_fen")
+    if fee <= 0 or Bill.select().where(Bill.patient == patient, Bill.id != bill.id).exists():
+        return
+    waived = BenefitUse.select().where(BenefitUse.beneficiary == patient, BenefitUse.registration_waived == True).exists()  # noqa: E712
+    BillLine.create(code=new_code(), bill=bill, kind="registration", description=str(_l("Registration fee")),
+                    amount_fen=0 if waived else fee, created_by=actor,
+                    reason=str(_l("Waived: a member's benefit was transferred to this patient")) if waived else "")
+
+
+def open_bill(patient: Patient, actor, config, on: date, visit: Visit | None = None) -> Bill:
+    """A bill for the patient; from a visit, one line per procedure done on it, priced from the catalogue."""
+    if visit is not None:
+        if visit.patient_id != patient.id:
+            raise ServiceError(_l("That visit is another patient's."), field="visit")
+        existing = Bill.get_or_none(Bill.visit == visit)
+        if existing:
+            return existing
+    with unit_of_work():
+        m = Membership.get_or_none(Membership.patient == patient)
+        tier = m.tier if m else ""
+        bill = Bill.create(code=new_code(), receipt_no=new_code(12), patient=patient, visit=visit, created_by=actor)
+        bill.receipt_no = f"R{on.year}{bill.id:06d}"
+        Bill.update(receipt_no=bill.receipt_no).where(Bill.id == bill.id).execute()
+        _registration_line(bill, patient, actor, config)
+        if visit is not None:
+            runs = (VisitProcedure.select(VisitProcedure, Procedure).join(Procedure)
+                    .where(VisitProcedure.visit == visit).order_by(VisitProcedure.id))
+            for run in runs:
+                _add_procedure(bill, run.procedure, run, tier, actor, on, config)
+        audit.record("create", patient=patient, object_type="bill", object_ref=bill.code,
+                     detail={"visit": visit.code if visit else None}, actor=actor)
+    return bill
+
+
+def add_charge(bill: Bill, proc: Procedure, actor, config, on: date) -> None:
+    _must_be_open(bill)
+    with unit_of_work():
+        m = Membership.get_or_none(Membership.patient == bill.patient)
+        _add_procedure(bill, proc, None, m.tier if m else "", actor, on, config)
+        audit.record("update", patient=bill.patient, object_type="bill", object_ref=bill.code,
+                     detail={"charge": proc.code}, actor=actor)
+
+
+def _must_be_open(bill: Bill) -> None:
+    if bill.status != "open":
+        raise ServiceError(_l("This bill is settled; refund a payment instead."))
+
+
+def totals(bill: Bill) -> Totals:
+    lines = list(BillLine.select(BillLine.amount_fen, BillLine.state).where(BillLine.bill == bill))
+    charges = sum(x.amount_fen for x in lines if x.state == "approved")
+    pending = sum(x.amount_fen for x in lines if x.state == "pending")
+    paid = money = 0
+    for p in Payment.select(Payment.kind, Payment.method, Payment.amount_fen).where(
+            Payment.bill == bill, Payment.state == "done"):
+        sign = 1 if p.kind == "payment" else -1
+        paid += sign * p.amount_fen
+        if p.method in MONEY_METHODS:
+            money += sign * p.amount_fen
+    return Totals(charges, paid, money, pending, max(0, charges - paid))
+
+
+def add_adjustment(bill: Bill, amount_fen: int, reason: str, actor, config) -> BillLine:
+    """A manual change to the bill, with a reason; above the limit it waits for a manager."""
+    _must_be_open(bill)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(_l("Say why the bill changes."), field="reason")
+    if amount_fen == 0:
+        raise ServiceError(_l("Enter an amount other than zero."), field="amount")
+    if amount_fen < 0 and totals(bill).charges + amount_fen < 0:
+        raise ServiceError(_l("A bill cannot go below zero."), field="amount")
+    needs_manager = abs(amount_fen) > settings.get(config, "approval_limit_fen") and actor.role != "manager"
+    with unit_of_work():
+        line = BillLine.create(code=new_code(), bill=bill, kind="adjustment", description=reason[:120],
+                               amount_fen=amount_fen, reason=reason[:200], created_by=actor,
+                               state="pending" if needs_manager else "approved")
+        audit.record("update", patient=bill.patient, object_type="bill_line", object_ref=line.code,
+                     detail={"adjustment": amount_fen, "reason": reason, "state": line.state}, actor=actor)
+    return line
+
+
+def decide_line(line: BillLine, approve: bool, manager) -> BillLine:
+    if manager.role != "manager":
+        raise ServiceError(_l("Only a manager approves this."))
+    with unit_of_work():
+        n = BillLine.update(state="approved" if approve else "rejected", decided_by=manager, decided_at=utcnow()).where(
+            BillLine.id == line.id, BillLine.state == "pending").execute()
+        if n != 1:
+            raise ServiceError(_l("This was decided already."))
+        audit.record("update", patient=line.bill.patient, object_type="bill_line", object_ref=line.code,
+                     detail={"approved": approve}, actor=manager)
+    return BillLine.get_by_id(line.id)
+
+
+def take_payment(bill: Bill, parts: list[tuple[str, int, str]], actor, config, now: datetime | None = None) -> list[Payment]:
+    """One or more parts [(method, amount_fen, reference)] in one go (a split payment)."""
+    now = now or utcnow()
+    today = to_local(now, config["PORTAL_TZ"]).date()
+    parts = [(m, int(a), (r or "")[:60]) for m, a, r in parts if a]
+    if not parts:
+        raise ServiceError(_l("Enter an amount."), field="amount")
+    for method, amount, _ref in parts:
+        if method not in METHODS:
+            raise ServiceError(_l("Choose how the patient pays."), field="method")
+        if amount <= 0:
+            raise ServiceError(_l("Amounts are more than zero."), field="amount")
+    with unit_of_work():
+        bill = Bill.get_by_id(bill.id)
+        _must_be_open(bill)
+        t = totals(bill)
+        if t.pending:
+            raise ServiceError(_l("An adjustment waits for a manager's approval."))
+        if sum(a for _m, a, _r in parts) > t.due:
+            raise ServiceError(_l("That is more than the bill's balance."), field="amount")
+        m = tiers.membership_of(bill.patient)
+        rate, point_value = settings.get(config, "points_per_yuan"), settings.get(config, "point_value_fen")
+        made, money = [], 0
+        for method, amount, ref in parts:
+            earned = amount * rate // 100 if method in MONEY_METHODS else 0
+            pay = Payment.create(code=new_code(), bill=bill, patient=bill.patient, method=method, amount_fen=amount,
+                                 reference=ref, points_earned=earned, taken_by=actor, taken_at=now)
+            if method == "points":
+                if amount % point_value:
+                    raise ServiceError(_l("Points pay in whole points."), field="amount")
+                ledger.spend(bill.patient, amount // point_value, "redemption", actor, payment=pay,
+                             note=str(_l("Paid receipt %(no)s", no=bill.receipt_no)))
+            else:
+                money += amount
+                ledger.earn(bill.patient, earned, "payment", actor, today, payment=pay, at=now,
+                            note=str(_l("Receipt %(no)s", no=bill.receipt_no)))
+            made.append(pay)
+            audit.record("create", patient=bill.patient, object_type="payment", object_ref=pay.code,
+                         detail={"method": method, "amount_fen": amount}, actor=actor)
+        if money:
+            Membership.update(paid_total_fen=Membership.paid_total_fen + money).where(Membership.id == m.id).execute()
+            m = Membership.get_by_id(m.id)
+            tiers.apply_payment(m, totals(bill).money, made[-1], config, now)
+        if totals(bill).due == 0:
+            Bill.update(status="paid", paid_at=now).where(Bill.id == bill.id).execute()
+            from portal.services import referrals
+            referrals.reward_if_due(bill.patient, actor, config, today)
+    return made
+
+
+def refund(payment: Payment, amount_fen: int, reason: str, actor, config, now: datetime | None = None) -> Payment:
+    """Give money (or points) back; above the limit a manager approves first. Points the payment
+    earned go back in proportion, never below zero; points used to pay come back to the patient."""
+    reason = (reason or "").strip()
+    if payment.kind != "payment" or payment.state != "done":
+        raise ServiceError(_l("Only a payment can be refunded."))
+    if not reason:
+        raise ServiceError(_l("Say why the money goes back."), field="reason")
+    refunded = (Payment.select(fn.COALESCE(fn.SUM(Payment.amount_fen), 0))
+                .where(Payment.refund_of == payment, Payment.state.in_(("done", "pending"))).scalar())
+    if amount_fen <= 0 or amount_fen > payment.amount_fen - refunded:
+        raise ServiceError(_l("Refund at most what was paid and not yet refunded."), field="amount")
+    needs_manager = amount_fen > settings.get(config, "approval_limit_fen") and actor.role != "manager"
+    with unit_of_work():
+        row = Payment.create(code=new_code(), bill=payment.bill, patient=payment.patient, kind="refund",
+                             method=payment.method, amount_fen=amount_fen, refund_of=payment, reason=reason[:200],
+                             taken_by=actor, taken_at=now or utcnow(), state="pending" if needs_manager else "done")
+        audit.record("create", patient=payment.patient, object_type="refund", object_ref=row.code,
+                     detail={"amount_fen": amount_fen, "reason": reason, "state": row.state}, actor=actor)
+        if not needs_manager:
+            _apply_refund(row, actor, config)
+    return row
+
+
+def _apply_refund(row: Payment, actor, config) -> None:
+    original = row.refund_of
+    today = to_local(utcnow(), config["PORTAL_TZ"]).date()
+    if original.method == "points":
+        ledger.earn(row.patient, row.amount_fen // settings.get(config, "point_value_fen"), "refund", actor, today,
+                    note=str(_l("Points paid back")), key=f"refund:{row.id}")
+        return
+    back = original.points_earned * row.amount_fen // original.amount_fen
+    ledger.spend(row.patient, back, "refund", actor, payment=original, key=f"refund:{row.id}", cap_at_balance=True,
+                 note=str(_l("Refund on receipt %(no)s", no=row.bill.receipt_no)))
+    # The running total falls; the tier does not (tiers never go down).
+    Membership.update(paid_total_fen=Membership.paid_total_fen - row.amount_fen).where(
+        Membership.patient == row.patient).execute()
+
+
+def decide_refund(row: Payment, approve: bool, manager, config) -> Payment:
+    if manager.role != "manager":
+        raise ServiceError(_l("Only a manager approves this."))
+    with unit_of_work():
+        n = Payment.update(state="done" if approve else "rejected", decided_by=manager, decided_at=utcnow()).where(
+            Payment.id == row.id, Payment.state == "pending").execute()
+        if n != 1:
+            raise ServiceError(_l("This was decided already."))
+        row = Payment.get_by_id(row.id)
+        if approve:
+            _apply_refund(row, manager, config)
+        audit.record("update", patient=row.patient, object_type="refund", object_ref=row.code,
+                     detail={"approved": approve}, actor=manager)
+    return row
+
+
+def pending_approvals() -> tuple[list[BillLine], list[Payment]]:
+    from portal.models import Staff
+    lines = list(BillLine.select(BillLine, Bill, Patient, Staff).join(Bill).join(Patient).switch(BillLine)
+                 .join(Staff, on=(BillLine.created_by == Staff.id)).where(BillLine.state == "pending").order_by(BillLine.id))
+    refunds = list(Payment.select(Payment, Patient, Bill, Staff).join(Patient, on=(Payment.patient == Patient.id))
+                   .switch(Payment).join(Bill).switch(Payment).join(Staff, on=(Payment.taken_by == Staff.id))
+                   .where(Payment.state == "pending").order_by(Payment.id))
+    return lines, refunds
+
+
+def daily_takings(day: date, tz: str) -> dict:
+    """Per method: payments, refunds, net. Points are shown apart: they are not money in the till."""
+    start, end = day_bounds_utc(day, tz)
+    rows = (Payment.select(Payment.method, Payment.kind, fn.SUM(Payment.amount_fen).alias("total"),
+                           fn.COUNT(Payment.id).alias("n"))
+            .where(Payment.taken_at >= start, Payment.taken_at < end, Payment.state == "done")
+            .group_by(Payment.method, Payment.kind))
+    out = {m: {"payments": 0, "refunds": 0, "count": 0, "net": 0} for m in METHODS}
+    for r in rows:
+        slot = out[r.method]
+        slot["payments" if r.kind == "payment" else "refunds"] += r.total
+        slot["count"] += r.n
+    for slot in out.values():
+        slot["net"] = slot["payments"] - slot["refunds"]
+    money = sum(out[m]["net"] for m in MONEY_METHODS)
+    return {"methods": out, "money_net": money}
+
+
+def day_payments(day: date, tz: str) -> list[Payment]:
+    start, end = day_bounds_utc(day, tz)
+    return list(Payment.select(Payment, Patient, Bill).join(Patient, on=(Payment.patient == Patient.id))
+                .switch(Payment).join(Bill).where(Payment.taken_at >= start, Payment.taken_at < end)
+                .order_by(Payment.taken_at))
+
+
+def bills_of(patient: Patient) -> list[Bill]:
+    return list(Bill.select().where(Bill.patient == patient).order_by(Bill.created_at.desc()))
+
+
+def unbilled_visits(patient: Patient) -> list[Visit]:
+    billed = Bill.select(Bill.visit).where(Bill.patient == patient, Bill.visit.is_null(False))
+    return list(Visit.select().where(Visit.patient == patient, Visit.id.not_in(billed)).order_by(Visit.visit_date.desc()).limit(20))
+
+
+def cover_with_benefit(bill: Bill, line: BillLine, kind: str, actor, config, on: date, member: Patient | None = None):
+    """Redeem a yearly benefit at the visit: the treatment line is covered in full (after its discount).
+    With `member`, it is that member's benefit transferred to this patient. Nothing paid, no points."""
+    from portal.services import benefits
+    _must_be_open(bill)
+    if line.bill_id != bill.id or line.kind != "procedure" or line.state != "approved":
+        raise ServiceError(_l("Choose a treatment on this bill."), field="line")
+    tag = f"covers {line.code}"
+    if BillLine.select().where(BillLine.bill == bill, BillLine.kind == "benefit", BillLine.reason.endswith(tag)).exists():
+        raise ServiceError(_l("This treatment is covered already."), field="line")
+    same = ((BillLine.bill == bill) & (BillLine.procedure == line.procedure_id) & (BillLine.state == "approved")
+            & (BillLine.visit_procedure.is_null() if line.visit_procedure_id is None
+               else BillLine.visit_procedure == line.visit_procedure_id))
+    rows = list(BillLine.select(BillLine.kind, BillLine.amount_fen).where(same & BillLine.kind.in_(("procedure", "discount"))))
+    net = sum(r.amount_fen for r in rows) // max(1, sum(1 for r in rows if r.kind == "procedure"))
+    owner = member or bill.patient
+    with unit_of_work():
+        use = benefits.use(owner, kind, actor, on, beneficiary=bill.patient if member else None,
+                           note=f"{bill.receipt_no} {line.description}"[:200])
+        BillLine.create(code=new_code(), bill=bill, kind="benefit", description=str(benefits.KIND_LABELS[kind])[:120],
+                        department=line.department, procedure=line.procedure_id, amount_fen=-max(0, net),
+                        reason=f"{owner.chart_no} {tag}", created_by=actor)
+        audit.record("update", patient=bill.patient, object_type="bill", object_ref=bill.code,
+                     detail={"benefit": kind, "use": use.code, "covered_fen": net}, actor=actor)
+    return use

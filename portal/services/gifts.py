@@ -1,0 +1,118 @@
+"""Gifts (礼品): stock in, issue to a patient (who, when, why), a weekly count that reconciles the
+book with the shelf; an item at or below its low mark is flagged."""
+from datetime import date, datetime, time, timedelta
+
+from flask_babel import lazy_gettext as _l
+from peewee import fn
+
+from portal import audit
+from portal.db import unit_of_work
+from portal.models import DeskTask, GiftItem, GiftMovement, new_code, utcnow
+from portal.services import ServiceError
+
+
+def items(active_only: bool = True) -> list[GiftItem]:
+    q = GiftItem.select().order_by(GiftItem.name)
+    return list(q.where(GiftItem.active == True) if active_only else q)  # noqa: E712
+
+
+def low(items_) -> list[GiftItem]:
+    return [i for i in items_ if i.stock <= i.low_stock]
+
+
+def create_item(name: str, low_stock: int, unit_cost_fen: int, actor) -> GiftItem:
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError(_l("Name the gift."), field="name")
+    with unit_of_work():
+        item = GiftItem.create(code=new_code(), name=name[:60], low_stock=max(0, low_stock), unit_cost_fen=max(0, unit_cost_fen))
+        audit.record("create", object_type="gift_item", object_ref=item.code, detail={"name": item.name}, actor=actor)
+    return item
+
+
+def _move(item: GiftItem, delta: int, kind: str, reason: str, actor, patient=None) -> GiftMovement:
+    n = GiftItem.update(stock=GiftItem.stock + delta).where(GiftItem.id == item.id, GiftItem.stock + delta >= 0).execute()
+    if n != 1:
+        raise ServiceError(_l("Not enough %(name)s in stock.", name=item.name), field="quantity")
+    return GiftMovement.create(item=item, delta=delta, kind=kind, reason=reason[:200], by=actor, patient=patient)
+
+
+def stock_in(item: GiftItem, quantity: int, reason: str, actor) -> GiftMovement:
+    if quantity <= 0:
+        raise ServiceError(_l("Enter how many came in."), field="quantity")
+    with unit_of_work():
+        mv = _move(item, quantity, "in", (reason or "").strip() or str(_l("Bought")), actor)
+        audit.record("update", object_type="gift_item", object_ref=item.code, detail={"in": quantity}, actor=actor)
+    return mv
+
+
+def issue(item: GiftItem, patient, reason: str, actor, task: DeskTask | None = None) -> GiftMovement:
+    reason = (reason or "").strip() or (task.detail if task else "")
+    if not reason:
+        raise ServiceError(_l("Say why the gift is given."), field="reason")
+    with unit_of_work():
+        mv = _move(item, -1, "issue", reason, actor, patient=patient)
+        if task is not None:
+            n = DeskTask.update(status="done", done_by=actor, done_at=utcnow()).where(
+                DeskTask.id == task.id, DeskTask.status == "open").execute()
+            if n != 1:
+                raise ServiceError(_l("This gift was handed over already."))
+        audit.record("update", patient=patient, object_type="gift_issue", object_ref=item.code,
+                     detail={"reason": reason}, actor=actor)
+    return mv
+
+
+def count(item: GiftItem, counted: int, actor) -> GiftMovement | None:
+    """The weekly count: the difference to the book is recorded as a movement of its own."""
+    if counted < 0:
+        raise ServiceError(_l("Enter what is on the shelf."), field="counted")
+    with unit_of_work():
+        fresh = GiftItem.get_by_id(item.id)
+        mv = _move(fresh, counted - fresh.stock, "count", str(_l("Weekly count: %(n)s on the shelf", n=counted)), actor)
+        audit.record("update", object_type="gift_item", object_ref=item.code, detail={"counted": counted}, actor=actor)
+    return mv
+
+
+def week_report(week_start: date, tz_start_utc: datetime | None = None) -> list[dict]:
+    """Per item for the week from Monday `week_start`: in, issued, count differences, stock now."""
+    start = tz_start_utc or datetime.combine(week_start, time.min)
+    end = start + timedelta(days=7)
+    sums = {}
+    for r in (GiftMovement.select(GiftMovement.item, GiftMovement.kind, fn.SUM(GiftMovement.delta).alias("s"))
+              .where(GiftMovement.at >= start, GiftMovement.at < end).group_by(GiftMovement.item, GiftMovement.kind)):
+        sums.setdefault(r.item_id, {})[r.kind] = r.s
+    counted = {r.item_id for r in GiftMovement.select(GiftMovement.item).where(
+        GiftMovement.at >= start, GiftMovement.at < end, GiftMovement.kind == "count")}
+    return [{"item": i, "in": sums.get(i.id, {}).get("in", 0), "issued": -sums.get(i.id, {}).get("issue", 0),
+             "difference": sums.get(i.id, {}).get("count", 0), "counted": i.id in counted, "low": i.stock <= i.low_stock}
+            for i in items()]
+
+
+def recent_issues(limit: int = 30) -> list[GiftMovement]:
+    from peewee import JOIN
+
+    from portal.models import Patient, Staff
+    return list(GiftMovement.select(GiftMovement, GiftItem, Patient.name, Patient.id, Staff.display_name, Staff.id)
+                .join(GiftItem).switch(GiftMovement).join(Patient, JOIN.LEFT_OUTER, on=(GiftMovement.patient == Patient.id))
+                .switch(GiftMovement).join(Staff, on=(GiftMovement.by == Staff.id))
+                .where(GiftMovement.kind == "issue").order_by(GiftMovement.at.desc()).limit(limit))
+
+
+def weekly_check(config, today: date) -> list[int]:
+    """Monday: tell each manager which gifts are running out or were not counted last week (once a week)."""
+    from portal.models import Staff
+    from portal.notify.outbox import queue_staff
+    monday = today - timedelta(days=today.weekday())
+    report = week_report(monday - timedelta(days=7))
+    short = [r["item"].name for r in report if r["low"]]
+    uncounted = [r["item"].name for r in report if not r["counted"]]
+    if not short and not uncounted:
+        return []
+    text = str(_l("Gifts: %(low)s running out; %(n)s not counted last week. Please open Gifts in the portal.",
+                  low=len(short), n=len(uncounted)))
+    ids = []
+    with unit_of_work():
+        for m in Staff.select().where(Staff.role == "manager", Staff.active == True):  # noqa: E712
+            ids.append(queue_staff(m, "staff_alert", utcnow(), f"gifts:{monday.isoformat()}:{m.id}", config,
+                                   context={"text": text}))
+    return [i for i in ids if i]

@@ -1,0 +1,146 @@
+"""The points ledger (积分): append-only entries, each with a reason and who made it.
+
+Earning rows are lots spent first-in first-out; a lot expires one year after it was earned.
+The balance on the member's card always equals the ledger's sum and is never negative.
+"""
+from datetime import date, timedelta
+
+from flask_babel import lazy_gettext as _l
+from peewee import JOIN
+
+from portal.db import unit_of_work
+from portal.models import Membership, Patient, PointEntry, utcnow
+from portal.services import ServiceError
+
+REASON_LABELS = {"payment": _l("Payment"), "refund": _l("Refund"), "redemption": _l("Redemption"),
+                 "referral": _l("Referral"), "birthday": _l("Birthday"), "expiry": _l("Expired"),
+                 "adjustment": _l("Adjustment")}
+
+
+def expiry_for(earned_on: date) -> date:
+    """One year after earning (29 February earns until 28 February)."""
+    try:
+        return earned_on.replace(year=earned_on.year + 1)
+    except ValueError:
+        return earned_on.replace(year=earned_on.year + 1, day=28)
+
+
+def balance(patient) -> int:
+    m = Membership.get_or_none(Membership.patient == patient)
+    return m.points if m else 0
+
+
+def ledger_sum(patient) -> int:
+    from peewee import fn
+    return PointEntry.select(fn.COALESCE(fn.SUM(PointEntry.delta), 0)).where(PointEntry.patient == patient).scalar()
+
+
+def _bump(patient_id: int, delta: int) -> None:
+    from portal.services.tiers import membership_of
+    m = membership_of(Patient.get_by_id(patient_id))
+    updated = Membership.update(points=Membership.points + delta).where(
+        Membership.id == m.id, Membership.points + delta >= 0).execute()
+    if updated != 1:
+        raise ServiceError(_l("Not enough points."), field="points")
+
+
+def earn(patient, points: int, reason: str, actor, today: date, note: str = "", payment=None,
+         key: str | None = None, at=None) -> PointEntry | None:
+    """A new lot. With a key, earning twice for the same thing is a no-op (returns None)."""
+    if points <= 0:
+        return None
+    with unit_of_work():
+        if key and PointEntry.select().where(PointEntry.unique_key == key).exists():
+            return None
+        entry = PointEntry.create(patient=patient, delta=points, reason=reason, note=note[:200], payment=payment,
+                                  expires_on=expiry_for(today), remaining=points, unique_key=key,
+                                  created_by=actor, created_at=at or utcnow())
+        _bump(entry.patient_id, points)
+    return entry
+
+
+def _take_fifo(patient_id: int, points: int, prefer_payment=None) -> None:
+    lots = PointEntry.select().where(PointEntry.patient == patient_id, PointEntry.remaining > 0)
+    ordered = sorted(lots, key=lambda e: (e.payment_id != getattr(prefer_payment, "id", -1), e.expires_on, e.id))
+    left = points
+    for lot in ordered:
+        if left <= 0:
+            break
+        take = min(lot.remaining, left)
+        PointEntry.update(remaining=PointEntry.remaining - take).where(
+            PointEntry.id == lot.id, PointEntry.remaining >= take).execute()
+        left -= take
+
+
+def spend(patient, points: int, reason: str, actor, note: str = "", payment=None, key: str | None = None,
+          cap_at_balance: bool = False) -> PointEntry | None:
+    """Take points, oldest lots first. `cap_at_balance` (refunds) takes what is there, never below zero."""
+    if points <= 0:
+        return None
+    with unit_of_work():
+        if key and PointEntry.select().where(PointEntry.unique_key == key).exists():
+            return None
+        pid = getattr(patient, "id", patient)
+        if cap_at_balance:
+            points = min(points, balance(pid))
+            if points <= 0:
+                return None
+        _bump(pid, -points)
+        _take_fifo(pid, points, prefer_payment=payment)
+        return PointEntry.create(patient=pid, delta=-points, reason=reason, note=note[:200], payment=payment,
+                                 unique_key=key, created_by=actor, created_at=utcnow())
+
+
+def adjust(patient, points: int, reason_text: str, actor, today: date) -> PointEntry | None:
+    """A manual correction: a reason is required; a deduction cannot go below zero."""
+    reason_text = (reason_text or "").strip()
+    if not reason_text:
+        raise ServiceError(_l("Say why the points change."), field="reason")
+    if points == 0:
+        raise ServiceError(_l("Enter a number of points other than zero."), field="points")
+    if points > 0:
+        return earn(patient, points, "adjustment", actor, today, note=reason_text)
+    return spend(patient, -points, "adjustment", actor, note=reason_text)
+
+
+def expire_due(today: date, actor=None) -> int:
+    """The daily run: every lot past its date loses what is left of it. Safe to run twice:
+    each lot's expiry entry has its own key, and an expired lot has nothing left."""
+    done = 0
+    for lot in PointEntry.select().where(PointEntry.expires_on <= today, PointEntry.remaining > 0):
+        with unit_of_work():
+            fresh = PointEntry.get_by_id(lot.id)
+            if fresh.remaining <= 0:
+                continue
+            key = f"expire:{lot.id}"
+            if PointEntry.select().where(PointEntry.unique_key == key).exists():
+                continue
+            PointEntry.update(remaining=0).where(PointEntry.id == lot.id).execute()
+            _bump(lot.patient_id, -fresh.remaining)
+            PointEntry.create(patient=lot.patient_id, delta=-fresh.remaining, reason="expiry", unique_key=key,
+                              note=str(_l("Earned %(d)s", d=lot.created_at.date().isoformat())), created_by=actor)
+            done += 1
+    return done
+
+
+def remind_expiring(today: date, config, days: int) -> list[int]:
+    """One message per patient and expiry date for points running out within `days`."""
+    from portal.notify.outbox import queue
+    ids = []
+    horizon = today + timedelta(days=days)
+    rows = (PointEntry.select(PointEntry.patient, PointEntry.expires_on)
+            .where(PointEntry.remaining > 0, PointEntry.expires_on > today, PointEntry.expires_on <= horizon)
+            .group_by(PointEntry.patient, PointEntry.expires_on))
+    for row in rows:
+        patient = Patient.get_by_id(row.patient_id)
+        with unit_of_work():
+            ids.append(queue(patient, "points_expiring", utcnow(), f"ptsexp:{row.patient_id}:{row.expires_on}",
+                             config, context={"date": row.expires_on.isoformat()}))
+    return [i for i in ids if i]
+
+
+def history(patient, limit: int = 100) -> list[PointEntry]:
+    from portal.models import Staff
+    return list(PointEntry.select(PointEntry, Staff).join(Staff, JOIN.LEFT_OUTER, on=(PointEntry.created_by == Staff.id))
+                .where(PointEntry.patient == patient)
+                .order_by(PointEntry.created_at.desc(), PointEntry.id.desc()).limit(limit))
