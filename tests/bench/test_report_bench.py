@@ -1,0 +1,57 @@
+"""Speed budget (DESIGN.md): the Chinese first-visit report renders within 1.5× the time of the
+same report in Latin text, in one run on the same machine. Also reports the figure without
+HarfBuzz subsetting (fontTools fallback) for `portal check`'s claim."""
+import statistics
+import time
+from datetime import date
+
+import pytest
+
+from portal.models import Staff
+from portal.services.auth import hash_password
+from tests.bench.conftest import report
+from tests.report_fixtures import ADULT_FINDINGS, clinical_patient
+
+pytestmark = pytest.mark.bench
+RUNS = 7
+
+
+def _median_seconds(app, patient, lang, runs=RUNS):
+    from flask_babel import force_locale
+
+    from portal.reports import printouts
+    times = []
+    with app.test_request_context():
+        for _ in range(runs):
+            with force_locale(lang):
+                start = time.perf_counter()
+                pdf = printouts.first_visit(patient, date.today(), None)
+                times.append(time.perf_counter() - start)
+            assert pdf.startswith(b"%PDF")
+    return statistics.median(times)
+
+
+def test_chinese_report_within_budget_of_latin(bench_app, request):
+    with bench_app.app_context():
+        h = hash_password("bench-password-1")
+        staff = {r: Staff.create(username=f"rb-{r}", display_name=f"Dr {r}", role=r, password_hash=h)
+                 for r in ("doctor", "frontdesk")}
+        zh = clinical_patient(staff, "王建国", date(1980, 6, 2), ADULT_FINDINGS, ["RES-CR", "RES-CRN", "PER-SC"])
+        latin = clinical_patient(staff, "Wang Jianguo", date(1980, 6, 2), ADULT_FINDINGS, ["RES-CR", "RES-CRN", "PER-SC"])
+        _median_seconds(bench_app, zh, "zh_CN", 1)   # warm fontconfig and caches
+        t_zh = _median_seconds(bench_app, zh, "zh_CN")
+        t_latin = _median_seconds(bench_app, latin, "en")
+        lines = [f"zh_CN report {t_zh * 1000:.0f} ms, Latin report {t_latin * 1000:.0f} ms, ratio {t_zh / t_latin:.2f} "
+                 f"(budget 1.5)"]
+        import weasyprint.pdf.fonts as wfonts
+        saved = wfonts.harfbuzz_subset
+        if saved is not None:
+            wfonts.harfbuzz_subset = None      # the fontTools fallback, as without libharfbuzz-subset0
+            try:
+                t_zh_ft = _median_seconds(bench_app, zh, "zh_CN", 1)
+                t_latin_ft = _median_seconds(bench_app, latin, "en", 1)
+            finally:
+                wfonts.harfbuzz_subset = saved
+            lines.append(f"without HarfBuzz subsetting: zh_CN {t_zh_ft * 1000:.0f} ms, Latin {t_latin_ft * 1000:.0f} ms")
+        report(request.config, "first-visit report PDF", lines)
+    assert t_zh <= 1.5 * t_latin, lines
