@@ -200,17 +200,24 @@ def test_guardian_link_shows_the_child_only(app, staff):
 
 def test_desk_creates_and_sends_a_link_without_health_details(app, staff, adult, as_role):
     from portal.services.patients import record_consent
-    record_consent(adult, "reminders", True, staff["frontdesk"])
-    resp = as_role("frontdesk").post(f"/patients/{adult.code}/links", data={"scope": "patient", "send": "1"})
-    assert resp.status_code == 200 and b"<svg" in resp.data
-    url = re.search(rb'value="(http[^"]+/p/[^"]+)"', resp.data).group(1).decode()
-    message = OutboxMessage.get(OutboxMessage.template == "patient_link")
-    from portal.notify.texts import render
-    with app.test_request_context():
-        text = render("patient_link", "zh_CN", __import__("json").loads(message.context))
+    from tests.notify_servers import Gateway
+    gateway = Gateway()
+    app.config.update(SMS_GATEWAY_URL=gateway.url)
+    try:
+        record_consent(adult, "reminders", True, staff["frontdesk"])
+        resp = as_role("frontdesk").post(f"/patients/{adult.code}/links", data={"scope": "patient", "send": "1"})
+        assert resp.status_code == 200 and b"<svg" in resp.data
+        url = re.search(rb'value="(http[^"]+/p/[^"]+)"', resp.data).group(1).decode()
+    finally:
+        gateway.close()
+    (delivered,) = gateway.delivered.values()  # immediate mode: sent through the real local gateway
+    text = delivered["text"]
     assert url in text
     for word in ("crown", "冠", "龋", "caries", adult.name, "Zirconia"):
         assert word not in text
+    # once sent, the outbox row no longer holds the token
+    message = OutboxMessage.get(OutboxMessage.template == "patient_link")
+    assert message.status == "sent" and url.rsplit("/", 1)[1] not in message.context
     assert as_role("nurse").post(f"/patients/{adult.code}/links", data={"scope": "patient"}).status_code == 403
 
 

@@ -166,7 +166,22 @@ def claim(message_id: int, config, now: datetime) -> bool:
                 .where(OutboxMessage.id == message_id, _due(now, config["OUTBOX_LEASE_SECONDS"])).execute()) == 1
 
 
+# Context values that are secrets (a patient link carries its token): once the message has gone
+# out, or will never go, the row keeps only a marker, so the outbox table is not a key store.
+SECRET_CONTEXT_KEYS = ("url",)
+REDACTED = "[sent; removed from the outbox]"
+
+
+def _without_secrets(context: str) -> str:
+    ctx = json.loads(context or "{}")
+    if not any(key in ctx for key in SECRET_CONTEXT_KEYS):
+        return context
+    return json.dumps({k: (REDACTED if k in SECRET_CONTEXT_KEYS else v) for k, v in ctx.items()}, ensure_ascii=False)
+
+
 def _finish(msg: OutboxMessage, **fields) -> None:
+    if fields.get("status") in ("sent", "skipped"):
+        fields["context"] = _without_secrets(msg.context)
     with unit_of_work():
         OutboxMessage.update(**fields).where(OutboxMessage.id == msg.id, OutboxMessage.status == "sending").execute()
 
