@@ -1,4 +1,5 @@
 """Treatment plans, the catalogue (manager only) and the lifecycle view."""
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from portal.services import catalogue as cat
 from portal.services import chart_plans as plans
 from portal.services import chart_visits as visits
 from tests.chart_samples import scaling_procedure
+from tests.schedule_fixtures import clinic  # noqa: F401
 
 
 @pytest.fixture()
@@ -110,3 +112,29 @@ def test_lifecycle_page(as_role, make_patient):
     teen = make_patient(name="少年", birth_date=date(date.today().year - 14, 1, 1))
     page = as_role("consultant").get(f"/patients/{teen.code}/lifecycle").get_data(as_text=True)
     assert "Orthodontic assessment" in page and "Teen" in page
+
+
+def test_booking_from_an_accepted_plan_item_schedules_it(app, as_role, patient, staff, clinic):
+    from urllib.parse import parse_qs, urlsplit
+
+    from portal.models import Appointment
+    place = clinic
+    proc = scaling_procedure()
+    item = plans.add_item(patient, proc, staff["doctor"], tooth="46")
+    plans.set_status(item, "accepted", staff["consultant"])
+    consultant = as_role("consultant")
+    page = consultant.get(f"/patients/{patient.code}/plan").get_data(as_text=True)
+    link = next(h for h in re.findall(r'href="([^"]+)"', page) if "plan_item=" in h).replace("&amp;", "&")
+    args = parse_qs(urlsplit(link).query)
+    assert args["patient"] == [patient.chart_no] and args["minutes"] == [str(proc.duration_minutes)]
+    form = consultant.get(link).get_data(as_text=True)
+    assert patient.chart_no in form and f"{proc.name_en} 46" in form
+    start = place["at"](10)
+    resp = consultant.post(link, data={"patient": patient.chart_no, "doctor": staff["doctor"].id,
+                                       "chair": place["chairs"][0].id, "day": start.date().isoformat(),
+                                       "time": "10:00", "minutes": proc.duration_minutes, "visit_type": "revisit",
+                                       "source": "frontdesk", "planned": f"{proc.name_en} 46"})
+    assert resp.status_code == 303, resp.get_data(as_text=True)[:2000]
+    booked = PlanItem.get_by_id(item.id)
+    assert booked.status == "scheduled" and booked.appointment_id == Appointment.get().id
+    assert "Booked visit" in consultant.get(f"/patients/{patient.code}/plan").get_data(as_text=True)

@@ -2,6 +2,7 @@
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import peewee as pw
 from flask_babel import lazy_gettext as _l
 
 from portal import audit
@@ -73,7 +74,8 @@ def set_status(item: PlanItem, status: str, actor: Staff, reason: str = "",
 
 
 def plan_of(patient: Patient) -> list[PlanItem]:
-    return list(PlanItem.select(PlanItem, Procedure).join(Procedure)
+    return list(PlanItem.select(PlanItem, Procedure, Appointment).join(Procedure).switch(PlanItem)
+                .join(Appointment, pw.JOIN.LEFT_OUTER, on=(PlanItem.appointment == Appointment.id))
                 .where(PlanItem.patient == patient).order_by(PlanItem.phase, PlanItem.priority, PlanItem.id))
 
 

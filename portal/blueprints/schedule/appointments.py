@@ -47,6 +47,19 @@ def _prefill(form):
         form.minutes.data = int(args["minutes"])
     if hasattr(form, "visit_type") and args.get("visit_type") in dict(form.visit_type.choices):
         form.visit_type.data = args["visit_type"]
+    if args.get("planned") and hasattr(form, "planned"):
+        form.planned.data = args["planned"][:200]
+
+
+def _schedule_plan_item(patient, appt) -> None:
+    """Booked from an accepted treatment-plan item (?plan_item=): the item becomes scheduled and
+    points at the visit, so the plan shows what is booked and what is still open."""
+    from portal.models import PlanItem
+    from portal.services import chart_plans
+    code = (request.args.get("plan_item") or "")[:12]
+    item = PlanItem.get_or_none(PlanItem.code == code) if code else None
+    if item is not None and item.patient_id == patient.id and item.status == "accepted":
+        chart_plans.set_status(item, "scheduled", current_user, appointment=appt)
 
 
 @bp.route("/appointments/new", methods=["GET", "POST"])
@@ -72,6 +85,7 @@ def new():
         except ServiceError as err:
             apply_service_error(form, err)
         else:
+            _schedule_plan_item(patient, appt)
             return see_other(url_for("schedule.show", code=appt.code), _("Booked."), trigger="scheduleChanged")
     patient = Patient.get_or_none(Patient.chart_no == (form.patient.data or "").strip())
     vip = bool(patient and vip_patient_ids([patient.id]))
