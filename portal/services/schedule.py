@@ -12,7 +12,7 @@ import peewee as pw
 from flask_babel import lazy_gettext as _l
 
 from portal import audit
-from portal.db import unit_of_work
+from portal.db import db, is_postgres, unit_of_work
 from portal.models import Appointment, AppointmentEvent, Chair, Patient, Staff, new_code, utcnow
 from portal.models.schedule import ACTIVE_STATUSES, LONGEST_APPOINTMENT, SOURCES, VISIT_TYPES
 from portal.services import ServiceError
@@ -122,8 +122,25 @@ def _check_inputs(visit_type, source, start, end, config):
         raise ServiceError(_l("An appointment lasts at most 8 hours."), field="minutes")
 
 
+# Advisory-lock namespaces (PostgreSQL): one lock per doctor, chair and patient a booking touches.
+_LOCK_DOCTOR, _LOCK_CHAIR, _LOCK_PATIENT = 7301, 7302, 7303
+
+
+def _serialise(doctor_id: int, chair_id: int, patient_id: int) -> None:
+    """PostgreSQL: bookings that share a doctor, a chair or a patient take turns. Without this,
+    two desks inserting at once both wait on each other's row in the exclusion constraints and
+    PostgreSQL kills one with 'deadlock detected'. Locks are taken in one fixed order (doctor,
+    chair, patient), so no two bookings can wait on each other in a circle; they are released
+    at commit. SQLite needs nothing: BEGIN IMMEDIATE already admits one writer at a time."""
+    if not is_postgres():
+        return
+    for namespace, key in ((_LOCK_DOCTOR, doctor_id), (_LOCK_CHAIR, chair_id), (_LOCK_PATIENT, patient_id)):
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", (namespace, key))
+
+
 def _guard(doctor, chair, patient, start, end, config, exclude_id=None):
     """Inside the transaction: shift, then overlaps. Raises Conflict with nearby free slots."""
+    _serialise(doctor.id, chair.id, patient.id)
     tz = config["PORTAL_TZ"]
     minutes = int((end - start).total_seconds() // 60)
     if not chair.active:
@@ -248,6 +265,8 @@ def move(appt: Appointment, actor: Staff, start: datetime, minutes: int, doctor:
     try:
         with unit_of_work():
             _guard(doctor, chair, appt.patient, start, end, config, exclude_id=appt.id)
+            if Appointment.select(Appointment.status).where(Appointment.id == appt.id).scalar() != "booked":
+                raise ServiceError(_l("Someone else changed this appointment just now. Reload it."))
             appt.status, appt.updated_at = "rescheduled", utcnow()
             appt.save()
             new = Appointment.create(code=new_code(), patient=appt.patient, doctor=doctor, chair=chair,
