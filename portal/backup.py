@@ -1,4 +1,6 @@
-"""Backups: SQLite's online backup API or pg_dump, each verified before it is reported done."""
+"""Backups: SQLite's online backup API or pg_dump, each verified before it is reported done,
+plus the clinical images, mirrored into <backup folder>/images and checked against their hashes."""
+import hashlib
 import os
 import shutil
 import sqlite3
@@ -48,6 +50,66 @@ def _verify_pg_dump(path: Path, env: dict) -> None:
     if "TABLE DATA" not in listing:
         raise BackupError(f"backup {path} failed verification: no table data listed")
     _pg(["pg_restore", f"--file={os.devnull}", str(path)], env, f"verifying {path}")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _recorded_images() -> list[tuple[str, str]]:
+    from portal.models import ClinicalImage
+    return list(ClinicalImage.select(ClinicalImage.stored_name, ClinicalImage.sha256).tuples())
+
+
+def mirror_images(folder: Path) -> tuple[int, int]:
+    """Copy the images the database knows of into folder/images. Stored files never change (each
+    upload gets a new random name), so only new ones are copied: a daily backup of years of
+    X-rays costs what that day added. Every copy is read back and checked against the hash
+    recorded at upload. Returns (copied now, kept in all)."""
+    from portal.services.chart_images import image_root
+    source, target = image_root(), folder / "images"
+    copied, missing = 0, []
+    recorded = _recorded_images()
+    for stored, sha in recorded:
+        dest = target / stored[:2] / stored
+        if dest.exists():
+            continue
+        src = source / stored[:2] / stored
+        if not src.exists():
+            missing.append(stored)
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        partial = dest.with_suffix(dest.suffix + ".part")
+        shutil.copyfile(src, partial)
+        if _sha256(partial) != sha:
+            partial.unlink()
+            raise BackupError(f"image {stored} changed since it was uploaded (hash differs); not backed up")
+        partial.rename(dest)  # only a verified copy ever has the final name
+        copied += 1
+    if missing:
+        raise BackupError(f"{len(missing)} image(s) recorded in the database are missing from {source}, "
+                          f"e.g. {missing[0]}; the database copy is written, the images are incomplete")
+    return copied, len(recorded)
+
+
+def restore_images(folder: Path) -> int:
+    """Put back any image the restored database records that is absent from the image folder."""
+    from portal.services.chart_images import image_root
+    source, target = folder / "images", image_root()
+    restored = 0
+    for stored, sha in _recorded_images():
+        dest = target / stored[:2] / stored
+        src = source / stored[:2] / stored
+        if dest.exists() or not src.exists():
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest)
+        restored += 1
+    return restored
 
 
 def make_backup(out_dir: str | None = None) -> Path:

@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 
@@ -143,14 +144,16 @@ def check(quiet_ok):
 @click.option("--out", "out_dir", default=None, help="Folder for the backup (default instance/backups).")
 def backup(out_dir):
     """Back up the database (SQLite online backup or pg_dump) and verify the copy."""
-    from portal.backup import BackupError, make_backup
+    from portal.backup import BackupError, make_backup, mirror_images
     app = _app()
     with app.app_context():
         try:
             path = make_backup(out_dir)
+            click.echo(f"backup written and verified: {path}")
+            copied, kept = mirror_images(path.parent)
         except BackupError as err:
             raise click.ClickException(str(err))
-    click.echo(f"backup written and verified: {path}")
+    click.echo(f"images: {copied} new, {kept} in all, verified, in {path.parent / 'images'}")
 
 
 @main.command()
@@ -158,7 +161,7 @@ def backup(out_dir):
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def restore(path, yes):
     """Restore a backup made by `portal backup` (stop the web server and worker first)."""
-    from portal.backup import BackupError, restore_backup
+    from portal.backup import BackupError, restore_backup, restore_images
     if not yes:
         click.confirm("This replaces the current database with the backup. Continue?", abort=True)
     app = _app()
@@ -167,7 +170,9 @@ def restore(path, yes):
             restore_backup(path)
         except BackupError as err:
             raise click.ClickException(f"{err}; the database was not changed")
-    click.echo("restored; start the server again")
+        db.connect(reuse_if_open=True)
+        put_back = restore_images(Path(path).parent)
+    click.echo(f"restored ({put_back} images put back); start the server again")
 
 
 if __name__ == "__main__":

@@ -45,6 +45,9 @@ def from_env() -> dict:
         "DEMO_PASSWORD": env("PORTAL_DEMO_PASSWORD", "demo-pass-2026"),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # Clinical images (X-rays, photos): files outside static/, backed up by `portal backup`.
+        # Empty: <instance folder>/uploads/images.
+        "IMAGE_ROOT": env("IMAGE_ROOT", ""),
         "SEARCH_PAGE_SIZE": 20,
         # Scheduling (DOMAIN.md "Booking and reminders"): the clinic's defaults, all changeable.
         "CLINIC_OPENS": env("CLINIC_OPENS", "08:00"),

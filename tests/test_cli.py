@@ -351,3 +351,45 @@ def test_check_fails_on_an_unreachable_database(tmp_path):
     result = run(url, "check")
     assert result.exit_code == 1
     assert "[FAIL] database: cannot connect" in result.output and "DATABASE_URL" in result.output
+
+
+def test_backup_keeps_the_clinical_images_and_restore_puts_them_back(app, staff, tmp_path):
+    """A restored clinic must have its X-rays too: backup mirrors each image (verified against the
+    hash recorded at upload), copies only new ones next time, and restore puts missing ones back."""
+    from portal.services import chart_images as images
+    from tests.chart_samples import tiny_png
+    url, root = app.config["DATABASE_URL"], tmp_path / "images"
+    app.config["IMAGE_ROOT"] = str(root)
+    patient = factories.patient(staff["frontdesk"], name="影像", phone="13900000009")
+    first = images.store(patient, "a.png", tiny_png(), "intraoral", staff["doctor"], root)
+    out = tmp_path / "backups"
+
+    result = run(url, "backup", "--out", out, IMAGE_ROOT=str(root))
+    assert result.exit_code == 0, result.output
+    assert "images: 1 new, 1 in all" in result.output
+    kept = out / "images" / first.stored_name[:2] / first.stored_name
+    assert kept.read_bytes() == (root / first.stored_name[:2] / first.stored_name).read_bytes()
+
+    second = images.store(patient, "b.png", tiny_png(extra=b"second"), "intraoral", staff["doctor"], root)
+    result = run(url, "backup", "--out", out, IMAGE_ROOT=str(root))
+    assert "images: 1 new, 2 in all" in result.output, result.output  # the first is not copied again
+    path = Path(re.findall(r"backup written and verified: (\S+)", result.output)[-1])
+
+    # the disk loses both files; restore brings the database and the images back
+    for image in (first, second):
+        (root / image.stored_name[:2] / image.stored_name).unlink()
+    result = run(url, "restore", path, "--yes", IMAGE_ROOT=str(root))
+    assert result.exit_code == 0 and "2 images put back" in result.output, result.output
+    for image in (first, second):
+        assert images.path_of(image, root).read_bytes() == (out / "images" / image.stored_name[:2] / image.stored_name).read_bytes()
+
+
+def test_backup_refuses_to_report_images_it_could_not_copy(app, staff, tmp_path):
+    from portal.services import chart_images as images
+    from tests.chart_samples import tiny_png
+    root = tmp_path / "images"
+    patient = factories.patient(staff["frontdesk"], name="缺图", phone="13900000008")
+    image = images.store(patient, "a.png", tiny_png(), "intraoral", staff["doctor"], root)
+    (root / image.stored_name[:2] / image.stored_name).unlink()
+    result = run(app.config["DATABASE_URL"], "backup", "--out", tmp_path / "b", IMAGE_ROOT=str(root))
+    assert clean_failure(result) and "missing" in result.output and image.stored_name in result.output

@@ -9,6 +9,7 @@ import secrets
 import struct
 from pathlib import Path
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from portal import audit
@@ -86,6 +87,12 @@ def _strip_webp(data: bytes) -> bytes:
 
 
 STRIP = {"image/jpeg": _strip_jpeg, "image/png": _strip_png, "image/webp": _strip_webp}
+
+
+def image_root(app=None) -> Path:
+    """Uploads live in the instance folder (or IMAGE_ROOT), never under static/."""
+    app = app or current_app
+    return Path(app.config.get("IMAGE_ROOT") or Path(app.instance_path) / "uploads" / "images")
 
 
 def safe_display_name(name: str) -> str:

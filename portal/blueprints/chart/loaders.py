@@ -1,5 +1,4 @@
 """Loaders for the dental record: every object is reached through its patient's access check."""
-from pathlib import Path
 
 from flask import abort, current_app, g, request
 from flask_login import current_user
@@ -7,6 +6,7 @@ from flask_login import current_user
 from portal import audit
 from portal.access import can, deny, load_or_404
 from portal.models import ClinicalImage, Patient, PlanItem, Procedure, Visit, VisitProcedure
+from portal.services.chart_images import image_root  # noqa: F401  (re-exported for the views)
 
 
 def load_patient(code: str, read_what: str = "chart") -> Patient:
@@ -50,12 +50,6 @@ def load_image(code: str) -> ClinicalImage:
 
 def load_procedure(code: str, action: str = "catalogue.read") -> Procedure:
     return load_or_404(Procedure, action, code=code)
-
-
-def image_root(app=None) -> Path:
-    """Uploads live in the instance folder, never under static/."""
-    app = app or current_app
-    return Path(app.config.get("IMAGE_ROOT") or Path(app.instance_path) / "uploads" / "images")
 
 
 def price_fen(text: str) -> int:
