@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import peewee as pw
+from flask import current_app
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from portal import audit
@@ -33,18 +35,20 @@ WARNING_QUESTIONS = ("pain", "swelling", "bleeding", "exudate")
 DEFAULT_WARNING_SCORE = 7  # a 0–10 answer at or above this escalates (FOLLOWUP_WARNING_SCORE)
 
 # The clinic's defaults (DOMAIN.md "Follow-up calls"); created once, then edited as data.
+# Rule names are the clinic's own data (the manager renames them); they are written once in the
+# clinic's language (PORTAL_LOCALE), not in the language of whoever happened to load the rules.
 DEFAULT_RULES = [
-    ("First-visit call", "first_visit", "", 2, "call", "pain,swelling,flossing_daily,technique_mastered,satisfied"),
-    ("Emergency call", "emergency", "", 1, "call", "relieved,pain,swelling,exudate"),
-    ("Revisit call", "revisit", "", 2, "call", "pain,swelling,bleeding,satisfied"),
-    ("Extraction: next day", "department", "surgical", 1, "call", "pain,swelling,bleeding"),
-    ("Implant: first week", "department", "implant", 7, "call", "pain,swelling,exudate,bleeding"),
-    ("Implant: stability (2 months)", "department", "implant", 60, "call", "stable,pain,satisfied"),
-    ("Implant: durability (9 months)", "department", "implant", 270, "review", "stable,satisfied"),
-    ("Aesthetic work: first week", "department", "aesthetic", 7, "call", "pain,stable,satisfied"),
-    ("Aesthetic work: 2 months", "department", "aesthetic", 60, "call", "stable,satisfied"),
-    ("Routine recall", "recall_routine", "", 182, "recall", ""),
-    ("Special recall", "recall_special", "periodontal,implant,orthodontic,牙周病患者,种植牙客户,正畸患者", 91, "recall", ""),
+    (_l("First-visit call"), "first_visit", "", 2, "call", "pain,swelling,flossing_daily,technique_mastered,satisfied"),
+    (_l("Emergency call"), "emergency", "", 1, "call", "relieved,pain,swelling,exudate"),
+    (_l("Revisit call"), "revisit", "", 2, "call", "pain,swelling,bleeding,satisfied"),
+    (_l("Extraction: next day"), "department", "surgical", 1, "call", "pain,swelling,bleeding"),
+    (_l("Implant: first week"), "department", "implant", 7, "call", "pain,swelling,exudate,bleeding"),
+    (_l("Implant: stability (2 months)"), "department", "implant", 60, "call", "stable,pain,satisfied"),
+    (_l("Implant: durability (9 months)"), "department", "implant", 270, "review", "stable,satisfied"),
+    (_l("Aesthetic work: first week"), "department", "aesthetic", 7, "call", "pain,stable,satisfied"),
+    (_l("Aesthetic work: 2 months"), "department", "aesthetic", 60, "call", "stable,satisfied"),
+    (_l("Routine recall"), "recall_routine", "", 182, "recall", ""),
+    (_l("Special recall"), "recall_special", "periodontal,implant,orthodontic,牙周病患者,种植牙客户,正畸患者", 91, "recall", ""),
 ]
 
 
@@ -78,10 +82,10 @@ def _split(text: str) -> list[str]:
 def ensure_default_rules() -> None:
     if FollowupRule.select().exists():
         return
-    with unit_of_work():
+    with unit_of_work(), force_locale(current_app.config.get("PORTAL_LOCALE", "zh_CN")):
         for name, event, applies, days, kind, questions in DEFAULT_RULES:
-            FollowupRule.create(code=new_code(), name=name, event=event, applies_to=applies, offset_days=days,
-                                kind=kind, questions=questions)
+            FollowupRule.create(code=new_code(), name=str(name), event=event, applies_to=applies,
+                                offset_days=days, kind=kind, questions=questions)
 
 
 def rules(active_only: bool = True) -> list[FollowupRule]:
