@@ -1,14 +1,18 @@
 """Huey tasks: thin wrappers that open an app context and call services."""
 import logging
 import os
+import time
 from datetime import timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from huey import crontab
 
-from portal.jobs import app_context, huey
+from portal.jobs import app_context, at_utc, huey
 
 log = logging.getLogger("portal.tasks")
+# A send task woken this close before its message is due waits in place rather than going back
+# through the scheduler (which only looks once a second).
+EARLY_WAKE_SLEEP_SECONDS = 2.0
 
 
 def clinic_crontab(**fields):
@@ -59,8 +63,13 @@ def send_message(message_id):
         from portal.notify.outbox import next_attempt, send_one
         result = send_one(message_id, ctx.app.config)
         due = next_attempt(message_id) if result == "not-due" else None
-        if due is not None and due > utcnow():  # woken early: go back to sleep until it is due
-            send_message.schedule(args=(message_id,), eta=due.replace(microsecond=0) + timedelta(seconds=1))
+        if due is not None and due > utcnow():
+            wait = (due - utcnow()).total_seconds()
+            if wait > EARLY_WAKE_SLEEP_SECONDS:  # moved later, or a retry backing off: sleep in the queue
+                send_message.schedule(args=(message_id,), eta=at_utc(due))
+                return result
+            time.sleep(max(0.0, wait))  # a moment early (clock granularity): wait here, not a scheduler round
+            result = send_one(message_id, ctx.app.config)
         return result
 
 

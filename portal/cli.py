@@ -113,12 +113,10 @@ def serve(with_worker, workers):
 @click.option("--workers", default=2, show_default=True)
 def worker(workers):
     """Run the Huey consumer (reminders, nightly checks)."""
-    from huey.consumer import Consumer
-
     import tasks  # noqa: F401  registers the tasks
-    from portal.jobs import huey
+    from portal.jobs import huey, make_consumer
     click.echo(f"worker: {type(huey).__name__}, {workers} threads")
-    Consumer(huey, workers=workers, worker_type="thread", periodic=True, check_worker_health=True).run()
+    make_consumer(workers, periodic=True, check_worker_health=True).run()
 
 
 @main.command()

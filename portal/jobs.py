@@ -38,6 +38,27 @@ def app_context():
     return _worker_app.app_context()
 
 
+# An idle worker polls SqliteHuey at most this far apart (Huey's default backs off to 10 s, which
+# would make a lone reminder up to 10 s late). Redis blocks on the queue instead of polling.
+WORKER_MAX_POLL_SECONDS = 0.25
+
+
+def at_utc(naive_utc):
+    """An eta for Huey. The portal keeps naive UTC datetimes, but Huey reads a naive eta as the
+    server's local time: on a VPS set to Asia/Shanghai it would fire 8 hours early. Aware UTC
+    is unambiguous whatever the server's time zone."""
+    from datetime import timezone
+    return naive_utc.replace(tzinfo=timezone.utc) if naive_utc.tzinfo is None else naive_utc
+
+
+def make_consumer(workers: int = 2, periodic: bool = True, **options):
+    """The consumer `portal worker` runs; the latency bench measures this same configuration."""
+    from huey.consumer import Consumer
+    options.setdefault("max_delay", WORKER_MAX_POLL_SECONDS)
+    options.setdefault("initial_delay", 0.05)
+    return Consumer(huey, workers=workers, worker_type="thread", periodic=periodic, **options)
+
+
 def check_queue() -> tuple[bool, str]:
     """Round-trip a value through the queue's storage."""
     try:

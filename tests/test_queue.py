@@ -198,3 +198,30 @@ def test_verify_audit_chain_reports_intact_then_tampering(app, staff, make_patie
     assert outcome == {"intact": False, "checked": 2, "broken_at": victim.id}
     assert verify_chain() == (False, 2, victim.id)
     assert f"audit chain broken at event {victim.id}" in caplog.text
+
+
+def test_a_message_is_scheduled_at_its_utc_time_whatever_the_server_time_zone(app, make_patient, tmp_path,
+                                                                               monkeypatch):
+    """Huey reads a naive eta as the server's local time. The outbox keeps naive UTC; on a VPS set
+    to Asia/Shanghai a naive eta would wake the sender 8 hours early. Checked on that zone."""
+    from huey.storage import SqliteStorage
+
+    from portal.notify import outbox
+    h = portal_huey
+    monkeypatch.setattr(h, "immediate", False)
+    monkeypatch.setattr(h, "storage", SqliteStorage("tz-check", filename=str(tmp_path / "huey.db")))
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        patient = make_patient(consents={"reminders": True})
+        due = utcnow().replace(microsecond=0) + timedelta(hours=3)
+        with app.app_context():
+            message_id = outbox.queue(patient, "reminder_hours_before", due, "tz-check", app.config,
+                                      context={"start": "2030-01-01T09:00"})
+            outbox.dispatch([message_id])
+        (task,) = h.pending()  # a worker moves it to the schedule when it reads the eta
+        assert task.args == (message_id,)
+        assert abs((task.eta - due).total_seconds()) < 1, (task.eta, due)  # Huey keeps naive UTC too
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

@@ -131,20 +131,16 @@ def dispatch(ids: list[int]) -> None:
         return
     try:
         import tasks
+        from portal.jobs import at_utc
         now = utcnow()
         for row in OutboxMessage.select(OutboxMessage.id, OutboxMessage.scheduled_at).where(
                 OutboxMessage.id.in_(ids), OutboxMessage.status == "pending"):
             if row.scheduled_at <= now:
                 tasks.send_message(row.id)
             else:
-                tasks.send_message.schedule(args=(row.id,), eta=_whole_second_after(row.scheduled_at))
+                tasks.send_message.schedule(args=(row.id,), eta=at_utc(row.scheduled_at))
     except Exception:  # the outbox row is the promise; the sweeper keeps it
         log.exception("could not enqueue outbox messages %s; the sweeper will send them", ids)
-
-
-def _whole_second_after(when: datetime) -> datetime:
-    """The queue's scheduler may run a task up to a second early; never before it is due."""
-    return when.replace(microsecond=0) + timedelta(seconds=1) if when.microsecond else when
 
 
 def next_attempt(message_id: int) -> datetime | None:
