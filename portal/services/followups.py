@@ -7,11 +7,12 @@ unique source key: planning twice (a retry, the worker's catch-up scan) changes 
 for one patient on the same day become one call: the second row is kept as "merged" into the first.
 """
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import peewee as pw
-from flask import current_app
+from flask import current_app, has_app_context
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
@@ -82,7 +83,8 @@ def _split(text: str) -> list[str]:
 def ensure_default_rules() -> None:
     if FollowupRule.select().exists():
         return
-    with unit_of_work(), force_locale(current_app.config.get("PORTAL_LOCALE", "zh_CN")):
+    language = current_app.config.get("PORTAL_LOCALE", "zh_CN") if has_app_context() else None
+    with unit_of_work(), (force_locale(language) if language else nullcontext()):
         for name, event, applies, days, kind, questions in DEFAULT_RULES:
             FollowupRule.create(code=new_code(), name=str(name), event=event, applies_to=applies,
                                 offset_days=days, kind=kind, questions=questions)
