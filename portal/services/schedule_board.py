@@ -3,6 +3,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from datetime import date, datetime, timedelta
 
+from portal.db import db
 from portal.models import Appointment, Chair, Patient, PatientTag, Staff, Tag
 from portal.models.schedule import ACTIVE_STATUSES
 from portal.services.clock import day_bounds_utc, parse_hhmm, to_local
@@ -23,7 +24,9 @@ class Block:
 
     @property
     def hours(self) -> str:
-        return f"{self.start:%H:%M}–{self.end:%H:%M}"
+        # Integer formatting: strftime cost 20 µs a block, a third of a busy day's grid.
+        s, e = self.start, self.end
+        return f"{s.hour:02d}:{s.minute:02d}–{e.hour:02d}:{e.minute:02d}"
 
 
 @dataclass
@@ -74,14 +77,17 @@ def appointments_between(start_utc, end_utc, **filters) -> list[SimpleNamespace]
     for name, value in filters.items():
         q = q.where(getattr(Appointment, name) == value)
     rows = []
+    # The raw cursor skips peewee's per-value conversion (18 columns × 320 rows on a busy day);
+    # _dt and bool() below do the little conversion these columns need.
     for (id_, code, patient_id, doctor_id, chair_id, start_at, end_at, visit_type, status, confirmed_at,
-         arrived_at, planned, p_code, p_name, p_restricted, p_doctor, d_name, c_name) in q.tuples():
+         arrived_at, planned, p_code, p_name, p_restricted, p_doctor, d_name, c_name) in db.execute(q).fetchall():
         patient = SimpleNamespace(id=patient_id, code=p_code, name=p_name, restricted=bool(p_restricted),
                                   attending_doctor_id=p_doctor)
         rows.append(SimpleNamespace(
             id=id_, code=code, patient_id=patient_id, doctor_id=doctor_id, chair_id=chair_id,
             start_at=_dt(start_at), end_at=_dt(end_at), visit_type=visit_type, status=status,
-            confirmed_at=confirmed_at, arrived_at=_dt(arrived_at) if arrived_at else None, planned=planned,
+            confirmed_at=_dt(confirmed_at) if confirmed_at else None,
+            arrived_at=_dt(arrived_at) if arrived_at else None, planned=planned,
             patient=patient, doctor=SimpleNamespace(id=doctor_id, display_name=d_name),
             chair=SimpleNamespace(id=chair_id, name=c_name)))
     return rows
