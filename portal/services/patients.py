@@ -172,18 +172,23 @@ def search(q: str, limit: int = 20) -> list[Patient]:
     if not q:
         return []
     base = Patient.select(Patient, Family).join(Family, pw.JOIN.LEFT_OUTER).order_by(Patient.name, Patient.id)
+    # For matches on other columns (pinyin, phone, chart number) the sort key is an expression, not
+    # the name column: otherwise PostgreSQL may walk the whole name index in order, filtering, to
+    # find 20 rows (seen at 100k patients: 54 ms instead of 1 ms, depending on ANALYZE's sample).
+    # Matched rows are few, so sorting them is cheap.
+    other = base.order_by(Patient.name.concat(""), Patient.id)
     compact = re.sub(r"[\s\-]", "", q)
     if compact.isdigit():
         if len(compact) < 3:
             return []
         cond = _prefix(Patient.phone_rev, compact[::-1]) | _prefix(Patient.chart_no, compact)
-        return list(base.where(cond).limit(limit))
+        return list(other.where(cond).limit(limit))
     if re.fullmatch(r"[A-Za-z]+", compact):
         if len(compact) < 2:  # one letter matches a tenth of all patients: wait for the second
             return []
         key = compact.lower()
         cond = _prefix(Patient.name_initials, key) | _prefix(Patient.name_pinyin, key)
-        return list(base.where(cond).limit(limit))
+        return list(other.where(cond).limit(limit))
     clean_q = re.sub(r"[^\u3400-\u9fff\u00b7A-Za-z]", "", q)
     if not clean_q:
         return []
