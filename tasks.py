@@ -63,12 +63,11 @@ def send_message(message_id):
         from portal.notify.outbox import next_attempt, send_one
         result = send_one(message_id, ctx.app.config)
         due = next_attempt(message_id) if result == "not-due" else None
-        if due is not None and due > utcnow():
-            wait = (due - utcnow()).total_seconds()
-            if wait > EARLY_WAKE_SLEEP_SECONDS:  # moved later, or a retry backing off: sleep in the queue
-                send_message.schedule(args=(message_id,), eta=at_utc(due))
-                return result
-            time.sleep(max(0.0, wait))  # a moment early (clock granularity): wait here, not a scheduler round
+        wait = (due - utcnow()).total_seconds() if due is not None else 0.0
+        if wait > EARLY_WAKE_SLEEP_SECONDS:  # moved later, or a retry backing off: sleep in the queue
+            send_message.schedule(args=(message_id,), eta=at_utc(due))
+        elif wait > 0:  # a moment early (clock granularity): wait here, not a scheduler round
+            time.sleep(wait)
             result = send_one(message_id, ctx.app.config)
         return result
 

@@ -3,6 +3,7 @@
 Tasks live in the top-level tasks.py; they take ids, not objects, and run inside an app context.
 """
 import os
+from datetime import timezone
 from pathlib import Path
 
 from huey import RedisHuey, SqliteHuey
@@ -47,7 +48,6 @@ def at_utc(naive_utc):
     """An eta for Huey. The portal keeps naive UTC datetimes, but Huey reads a naive eta as the
     server's local time: on a VPS set to Asia/Shanghai it would fire 8 hours early. Aware UTC
     is unambiguous whatever the server's time zone."""
-    from datetime import timezone
     return naive_utc.replace(tzinfo=timezone.utc) if naive_utc.tzinfo is None else naive_utc
 
 
