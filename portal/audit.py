@@ -60,11 +60,25 @@ def record(action: str, *, patient=None, object_type: str | None = None, object_
     with unit_of_work():
         if is_postgres():
             db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (ADVISORY_LOCK_KEY,))
-        last = AuditEvent.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).first()
-        event.prev_hash = last.hash if last else GENESIS
+        last = db.execute_sql(_LAST_HASH).fetchone()
+        event.prev_hash = last[0] if last else GENESIS
         event.hash = _digest(event.prev_hash, event)
-        event.save(force_insert=True)
+        fields = AuditEvent._meta.fields
+        values = [fields[name].db_value(getattr(event, name)) for name in _INSERTED]
+        event.id = db.execute_sql(_insert_sql(), values).fetchone()[0]
     return event
+
+
+# Every page that shows patient data appends one row, so these two statements are written out
+# once instead of being rebuilt by the query builder on each request (a third of the cost).
+_LAST_HASH = "SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1"
+_INSERTED = ("at", "actor_id", "actor_label", "role", "action", "patient_id", "object_type",
+             "object_ref", "detail", "ip", "prev_hash", "hash")
+
+
+def _insert_sql() -> str:
+    marks = ", ".join([db.param] * len(_INSERTED))
+    return f"INSERT INTO audit_event ({', '.join(_INSERTED)}) VALUES ({marks}) RETURNING id"
 
 
 def verify_chain(batch: int = 5000) -> tuple[bool, int, int | None]:

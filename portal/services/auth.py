@@ -97,24 +97,29 @@ def resume_session(key: str, config) -> Staff | None:
     """Load the staff member behind a session key, enforcing idle and absolute timeouts."""
     if not key:
         return None
-    row = (StaffSession.select(StaffSession, Staff).join(Staff)
-           .where(StaffSession.key_hash == _key_hash(key), StaffSession.ended_at.is_null())
-           .first())
-    if row is None:
+    staff = next(iter(Staff.raw(_RESUME.replace("?", Staff._meta.database.param), _key_hash(key))), None)
+    if staff is None:
         return None
     now = utcnow()
-    if not row.staff.active:
-        end_sessions(row.staff, "disabled")
+    created_at = StaffSession.created_at.python_value(staff.session_created_at)
+    last_seen_at = StaffSession.last_seen_at.python_value(staff.session_last_seen_at)
+    if not staff.active:
+        end_sessions(staff, "disabled")
         return None
-    if (now - row.last_seen_at > timedelta(minutes=config["SESSION_IDLE_MINUTES"])
-            or now - row.created_at > timedelta(hours=config["SESSION_ABSOLUTE_HOURS"])):
-        _end(StaffSession.id == row.id, "timeout")
+    if (now - last_seen_at > timedelta(minutes=config["SESSION_IDLE_MINUTES"])
+            or now - created_at > timedelta(hours=config["SESSION_ABSOLUTE_HOURS"])):
+        _end(StaffSession.id == staff.session_id, "timeout")
         return None
-    if (now - row.last_seen_at).total_seconds() > 30:  # one small write a minute, not per request
-        StaffSession.update(last_seen_at=now).where(StaffSession.id == row.id).execute()
-    staff = row.staff
+    if (now - last_seen_at).total_seconds() > 30:  # one small write a minute, not per request
+        StaffSession.update(last_seen_at=now).where(StaffSession.id == staff.session_id).execute()
     staff.session_key = key
     return staff
+
+
+# Runs on every signed-in request: written out once rather than rebuilt by the query builder.
+_RESUME = ("SELECT staff.*, ss.id AS session_id, ss.created_at AS session_created_at, "
+           "ss.last_seen_at AS session_last_seen_at FROM staff_session ss "
+           "JOIN staff ON staff.id = ss.staff_id WHERE ss.key_hash = ? AND ss.ended_at IS NULL")
 
 
 def _end(where, reason: str) -> int:
