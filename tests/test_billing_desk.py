@@ -10,6 +10,7 @@ from portal.services import ServiceError, billing, gifts, members
 from portal.services import chart_visits as visits
 from tests.chart_samples import scaling_procedure
 from tests.members_helpers import bill_of, pay
+from tests.statements import statements_of
 
 
 
@@ -151,29 +152,13 @@ def test_desk_takes_12000_and_sees_vip_gift_and_two_scalings(app, staff, as_role
     assert AuditEvent.select().where(AuditEvent.action == "print", AuditEvent.object_type == "receipt").count() == 1
 
 
-def _count_queries(client, url):
-    from portal.db import db
-    n = [0]
-    original = db.obj.execute_sql
-
-    def counting(sql, params=None, *a, **kw):
-        n[0] += 1
-        return original(sql, params, *a, **kw)
-    db.obj.execute_sql = counting
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        db.obj.execute_sql = original
-    return n[0]
-
-
 def test_members_list_query_count_is_constant(app, staff, as_role, make_patient):
     client = as_role("frontdesk")
     pay(app, staff, make_patient(name="甲"), 200000)
-    few = _count_queries(client, "/members")
+    few = statements_of(client, "/members")
     for i in range(6):
         pay(app, staff, make_patient(name="乙" + "一二三四五六"[i]), 200000)
-    assert _count_queries(client, "/members") == few
+    assert statements_of(client, "/members") == few
 
 
 def test_member_card_and_bill_query_counts_are_constant(app, staff, as_role, make_patient):
@@ -181,12 +166,12 @@ def test_member_card_and_bill_query_counts_are_constant(app, staff, as_role, mak
     client = as_role("frontdesk")
     p, friend = make_patient(name="常客"), make_patient(name="朋友")
     bill, _ = pay(app, staff, p, 500000)
-    few = (_count_queries(client, f"/members/{p.code}"), _count_queries(client, f"/members/bills/{bill.code}"))
+    few = (statements_of(client, f"/members/{p.code}"), statements_of(client, f"/members/bills/{bill.code}"))
     for _ in range(5):
         bill, _ = pay(app, staff, p, 100000)
     benefits.use(p, "scaling", staff["frontdesk"], date.today(), beneficiary=friend)
     benefits.use(p, "gift", staff["frontdesk"], date.today())
-    more = (_count_queries(client, f"/members/{p.code}"), _count_queries(client, f"/members/bills/{bill.code}"))
+    more = (statements_of(client, f"/members/{p.code}"), statements_of(client, f"/members/bills/{bill.code}"))
     assert more == few
 
 

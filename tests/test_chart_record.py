@@ -105,14 +105,14 @@ def test_findings_cannot_be_added_to_a_signed_visit(child, staff):
 
 
 def test_chart_page_queries_do_not_grow_with_history(app, as_role, child, staff):
-    from tests.test_chart_views import count_queries
+    from tests.statements import statements_of
     doc = staff["doctor"]
     client = as_role("doctor")
     charts.record(child, E(75), doc, D1)
-    few = count_queries(app, client, f"/patients/{child.code}/chart")
+    few = statements_of(client, f"/patients/{child.code}/chart")
     for n in range(60):
         charts.record(child, E([16, 26, 36, 46][n % 4], "caries", "existing", "O"), doc, D1 + timedelta(days=n))
-    assert count_queries(app, client, f"/patients/{child.code}/chart") == few
+    assert statements_of(client, f"/patients/{child.code}/chart") == few
 
 
 def test_database_and_python_agree_on_what_is_in_effect(child, staff):

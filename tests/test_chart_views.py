@@ -8,26 +8,6 @@ from portal.db import db
 from portal.services import chart as charts
 
 
-def count_queries(app, client, url):
-    """SQL statements one request runs (peewee logs each one)."""
-    import logging
-    seen = []
-
-    class Grab(logging.Handler):
-        def emit(self, record):
-            seen.append(record)
-    logger = logging.getLogger("peewee")
-    handler, level = Grab(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-    return len(seen)
-
-
 @pytest.fixture()
 def child(make_patient):
     return make_patient(name="李小宝", birth_date=date(date.today().year - 7, 1, 1))

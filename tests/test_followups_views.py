@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from portal.models import AuditEvent, DoctorTask, Followup, OutboxMessage
 from tests.followup_helpers import complete_visit, local_today
+from tests.statements import statements_run
 
 
 def _first_visit(app, staff, make_patient, **kw):
@@ -51,22 +52,11 @@ def test_worklist_fragment_for_htmx(app, staff, make_patient, as_role):
 
 
 def test_worklist_query_count_is_constant(app, staff, make_patient, as_role):
-    from portal.db import db
     consultant = as_role("consultant")
 
     def count_queries():
-        seen = []
-        original = db.obj.execute_sql
-
-        def spy(sql, *a, **k):
-            seen.append(sql)
-            return original(sql, *a, **k)
-        db.obj.execute_sql = spy
-        try:
-            assert consultant.get("/followups?who=all").status_code == 200
-        finally:
-            db.obj.execute_sql = original
-        return len([s for s in seen if s.lstrip().upper().startswith("SELECT")])
+        return len([s for s in statements_run(consultant, "/followups?who=all")
+                    if s.lstrip().upper().startswith("SELECT")])
 
     for i in range(2):
         _, f, today = _first_visit(app, staff, make_patient, name=f"甲{'一二'[i]}")

@@ -6,7 +6,6 @@ which corrects an earlier one (planned → done), like a real record; the long h
 about as many findings in effect as the short one, because a mouth has only so many surfaces.
 """
 import gc
-import logging
 import statistics
 import time
 from datetime import date, timedelta
@@ -16,6 +15,7 @@ import pytest
 from portal.db import unit_of_work
 from portal.models import ChartEntry, Patient, Staff, Visit, new_code, utcnow
 from tests.bench.conftest import report
+from tests.statements import statements_of
 from tests.conftest import sign_in
 
 pytestmark = pytest.mark.bench
@@ -59,24 +59,6 @@ def _measure(client, url, n):
     return statistics.median(times), sorted(times)[int(n * 0.95) - 1]
 
 
-def _statements(client, url):
-    seen = []
-
-    class Grab(logging.Handler):
-        def emit(self, record):
-            seen.append(record)
-    logger = logging.getLogger("peewee")
-    handler, level = Grab(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        client.get(url)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-    return len(seen)
-
-
 def test_chart_page_is_flat_in_history_length(bench_app, bench_requests, request):
     from tests import factories
     with bench_app.app_context():
@@ -92,7 +74,7 @@ def test_chart_page_is_flat_in_history_length(bench_app, bench_requests, request
         for what, url in (("chart page", f"/patients/{patient.code}/chart"),
                           ("tooth panel", f"/patients/{patient.code}/chart/teeth/16")):
             median, p95 = _measure(client, url, n)
-            results[(label, what)] = (median, p95, _statements(client, url))
+            results[(label, what)] = (median, p95, statements_of(client, url))
     lines = [f"{label:>10} {what:<12} median {m * 1000:6.1f} ms  p95 {p * 1000:6.1f} ms  {q} SQL statements"
              for (label, what), (m, p, q) in results.items()]
     for what in ("chart page", "tooth panel"):

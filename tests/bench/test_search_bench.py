@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from portal.db import db, is_postgres
+from portal.db import is_postgres
 from portal.models import Patient, Staff
 from tests.bench import synthetic
+from tests.statements import StatementCounter
 from tests.bench.conftest import bare_app, report
 from tests.conftest import sign_in
 
@@ -94,26 +95,6 @@ class Sample:
         """The smallest per-round p95 ratio to the baseline timed in the same round."""
         pairs = zip(self.rounds, self.base_rounds) if self.rounds else [(self.times, self.base)]
         return min(self.pct(t, 0.95) / self.pct(b, 0.95) for t, b in pairs)
-
-
-class StatementCounter:
-    """Counts statements through peewee's Database.execute_sql (every query the app runs)."""
-
-    def __init__(self):
-        self.count = 0
-        self.original = None
-
-    def __enter__(self):
-        self.original = db.obj.execute_sql
-
-        def counting(sql, params=None, *args, **kwargs):
-            self.count += 1
-            return self.original(sql, params, *args, **kwargs)
-        db.obj.execute_sql = counting
-        return self
-
-    def __exit__(self, *exc):
-        del db.obj.execute_sql  # back to the class's method
 
 
 def _timed(get, n) -> list[float]:
