@@ -60,8 +60,21 @@ def check_audit_chain():
     return True, f"{checked} events, chain intact", None
 
 
+def check_schedule_triggers():
+    from portal.services.schedule_cache import missing_triggers
+    try:
+        missing = missing_triggers()
+    except Exception as exc:  # no schema yet: the database check already says why
+        return False, f"cannot read the triggers: {exc}", "run `portal init`"
+    if missing:
+        return False, f"missing: {', '.join(missing)}; day grids are drawn on every request", \
+            "the database was restored without its triggers: restore a `portal backup` copy instead"
+    return True, "schedule changes are tracked", None
+
+
 CHECKS = [("database", check_database), ("queue", check_queue), ("CJK font", check_cjk_font),
-          ("HarfBuzz subsetting", check_harfbuzz_subset), ("audit chain", check_audit_chain)]
+          ("HarfBuzz subsetting", check_harfbuzz_subset), ("audit chain", check_audit_chain),
+          ("schedule triggers", check_schedule_triggers)]
 
 
 def run_checks():

@@ -53,6 +53,8 @@ def from_env() -> dict:
         "CLINIC_OPENS": env("CLINIC_OPENS", "08:00"),
         "CLINIC_CLOSES": env("CLINIC_CLOSES", "20:00"),
         "SLOT_MINUTES": int(env("SLOT_MINUTES", 15)),
+        # Rendered day grids each web process keeps (per day, view and viewer); 0 draws every time.
+        "SCHEDULE_GRID_CACHE": int(env("SCHEDULE_GRID_CACHE", 32)),
         "VISIT_MINUTES": {"first": 60, "revisit": 30, "emergency": 30, "recall": 45, "followup": 20},
         "FIRST_VISIT_MIN_MINUTES": 60,
         "REMINDER_DAY_BEFORE_AT": env("REMINDER_DAY_BEFORE_AT", "10:00"),  # local time, the day before

@@ -10,11 +10,12 @@ from portal.models.membership import (BenefitGrant, BenefitUse, DeskTask, Doctor
 from portal.models.people import Consent, Family, Patient, PatientTag, Tag
 from portal.models.portal_link import PatientLink, PatientLinkAttempt, PatientLinkSession, PrintJob
 from portal.models.schedule import (Appointment, AppointmentEvent, CalendarFeed, Chair, OutboxMessage,
-                                    ShiftException, ShiftPattern)
+                                    ScheduleVersion, ShiftException, ShiftPattern)
 from portal.models.staff import LoginAttempt, Staff, StaffSession
 
 ALL_MODELS = [Staff, StaffSession, LoginAttempt, AuditEvent, Family, Patient, Tag, PatientTag, Consent,
               Chair, ShiftPattern, ShiftException, Appointment, AppointmentEvent, OutboxMessage, CalendarFeed,
+              ScheduleVersion,
               Procedure, ProtocolStep, Visit, VisitAddendum, ChartEntry, VisitProcedure, StepTick, PlanItem,
               ClinicalImage,
               FollowupRule, CareArticle, Followup, FollowupCall, DoctorTask, Complaint, ComplaintAction,
@@ -24,7 +25,7 @@ ALL_MODELS = [Staff, StaffSession, LoginAttempt, AuditEvent, Family, Patient, Ta
               Referral, GiftItem, GiftMovement, DeskTask, DoctorChangeRequest]
 
 __all__ = ["ALL_MODELS", "Appointment", "AppointmentEvent", "AuditEvent", "CalendarFeed", "Chair",
-           "OutboxMessage", "ShiftException", "ShiftPattern", "BaseModel", "Consent", "Family", "LoginAttempt", "Patient",
+           "OutboxMessage", "ScheduleVersion", "ShiftException", "ShiftPattern", "BaseModel", "Consent", "Family", "LoginAttempt", "Patient",
            "PatientTag", "Staff", "StaffSession", "Tag", "new_code", "utcnow",
            "ChartEntry", "ClinicalImage", "PlanItem", "Procedure", "ProtocolStep", "StepTick", "Visit",
            "VisitAddendum", "VisitProcedure",

@@ -138,3 +138,12 @@ class CalendarFeed(BaseModel):
 
     class Meta:
         table_name = "calendar_feed"
+
+
+class ScheduleVersion(BaseModel):
+    """One row whose `n` database triggers move on any change the schedule grid shows
+    (migration 0008); rendered day grids are kept per value of it."""
+    n = pw.BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "schedule_version"

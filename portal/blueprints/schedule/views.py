@@ -1,8 +1,10 @@
 """Day grid, week grid, a doctor's own day, free-slot search, check-in board."""
 from datetime import datetime, time, timedelta
 
-from flask import current_app, request
+from flask import current_app, render_template, request
+from flask_babel import get_locale
 from flask_login import current_user
+from markupsafe import Markup
 
 from portal import audit
 from portal.access import allow, can
@@ -10,7 +12,7 @@ from portal.blueprints.schedule import bp
 from portal.blueprints.schedule.common import doctor_choices, get_doctor, requested_day
 from portal.blueprints.schedule.forms import FreeSlotForm
 from portal.models import Staff
-from portal.services import schedule_board, shifts
+from portal.services import schedule_board, schedule_cache, shifts
 from portal.services.clock import local_now
 from portal.services.schedule import free_slots
 from portal.web import local_today, render
@@ -21,14 +23,20 @@ from portal.web import local_today, render
 def day():
     day = requested_day()
     by = "doctor" if request.args.get("by") == "doctor" else "chair"
-    grid = schedule_board.day_grid(day, by, current_app.config)
     viewer = current_user._get_current_object()  # resolved once, not once per visit
+    key = (day, by, viewer.id, str(get_locale()))  # who may see which name, and in which language
+    grid_html = schedule_cache.grid_cache().get_or_build(key, lambda: _draw_day(day, by, viewer))
+    audit.record("read", object_type="schedule", object_ref=day.isoformat())
+    return render("schedule/day.html", day=day, by=by, grid_html=grid_html, today=local_today(),
+                  prev_day=day - timedelta(days=1), next_day=day + timedelta(days=1))
+
+
+def _draw_day(day, by, viewer) -> Markup:
+    grid = schedule_board.day_grid(day, by, current_app.config)
     for col in grid["columns"]:
         for block in col.blocks:
             block.visible = can(viewer, "patient.read", block.appt.patient)
-    audit.record("read", object_type="schedule", object_ref=day.isoformat())
-    return render("schedule/day.html", day=day, by=by, grid=grid, today=local_today(),
-                  prev_day=day - timedelta(days=1), next_day=day + timedelta(days=1))
+    return Markup(render_template("schedule/_day_grid.html", day=day, by=by, grid=grid))
 
 
 @bp.route("/schedule/week")
