@@ -190,3 +190,12 @@ def test_without_its_triggers_the_grid_is_drawn_every_time_and_check_says_so(app
 def test_check_passes_on_a_migrated_database(app):
     from portal.checks import check_schedule_triggers
     assert check_schedule_triggers()[0]
+
+
+def test_a_kept_grid_is_kept_per_language(app, as_role, staff, clinic):
+    desk = as_role("frontdesk")
+    Staff.update(locale="en").where(Staff.id == staff["frontdesk"].id).execute()
+    assert "0 appointments" in _grid(desk, clinic)
+    Staff.update(locale="zh_CN").where(Staff.id == staff["frontdesk"].id).execute()  # moves no version
+    page = _grid(desk, clinic)
+    assert "0个预约" in page and "0 appointments" not in page
