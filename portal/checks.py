@@ -63,6 +63,8 @@ def check_audit_chain():
 def check_schedule_triggers():
     from portal.services.schedule_cache import missing_triggers
     try:
+        if "schedule_version" not in db.get_tables():
+            return False, "not created yet", "run `portal init`"
         missing = missing_triggers()
     except Exception as exc:  # no schema yet: the database check already says why
         return False, f"cannot read the triggers: {exc}", "run `portal init`"

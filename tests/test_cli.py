@@ -340,6 +340,7 @@ def test_check_fails_on_an_unmigrated_database_and_names_the_fix(tmp_path):
     assert result.exit_code == 1, result.output
     assert "[FAIL] database: schema version 0, code expects" in result.output
     assert "portal init" in result.output
+    assert "[FAIL] schedule triggers: not created yet" in result.output
     assert "Traceback" not in result.output
     # following the advice fixes it
     assert run(url, "init").exit_code == 0
