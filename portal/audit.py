@@ -4,6 +4,7 @@ Each row's hash covers its own fields and the previous row's hash, so a row edit
 removed outside the app breaks the chain; `portal check` walks it. Appends are serialised
 (SQLite's write lock, a PostgreSQL advisory lock) so the chain never forks.
 """
+import functools
 import hashlib
 import json
 
@@ -65,7 +66,7 @@ def record(action: str, *, patient=None, object_type: str | None = None, object_
         event.hash = _digest(event.prev_hash, event)
         fields = AuditEvent._meta.fields
         values = [fields[name].db_value(getattr(event, name)) for name in _INSERTED]
-        event.id = db.execute_sql(_insert_sql(), values).fetchone()[0]
+        event.id = db.execute_sql(_insert_sql(db.param), values).fetchone()[0]
     return event
 
 
@@ -76,8 +77,9 @@ _INSERTED = ("at", "actor_id", "actor_label", "role", "action", "patient_id", "o
              "object_ref", "detail", "ip", "prev_hash", "hash")
 
 
-def _insert_sql() -> str:
-    marks = ", ".join([db.param] * len(_INSERTED))
+@functools.cache
+def _insert_sql(param: str) -> str:
+    marks = ", ".join([param] * len(_INSERTED))
     return f"INSERT INTO audit_event ({', '.join(_INSERTED)}) VALUES ({marks}) RETURNING id"
 
 

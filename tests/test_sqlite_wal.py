@@ -33,3 +33,21 @@ def test_keepers_are_bounded_per_process(tmp_path, sqlite_only):
     ours = [path for (pid, path) in portal_db._WAL_KEEPERS if pid == os.getpid()]
     assert len(ours) <= portal_db._KEEPERS_PER_PROCESS and ours[-1] == paths[-1]
     assert paths[0] not in ours
+
+
+def test_a_keeper_never_blocks_a_checkpoint(tmp_path, sqlite_only):
+    """It holds no read snapshot, or the WAL would grow without end."""
+    import sqlite3
+    path = str(tmp_path / "ckpt.db")
+    writer = sqlite3.connect(path)
+    writer.execute("PRAGMA journal_mode=wal").fetchone()
+    writer.execute("CREATE TABLE t (x BLOB)")
+    writer.commit()
+    portal_db.keep_wal_open(path)
+    for _ in range(50):
+        writer.execute("INSERT INTO t VALUES (randomblob(4000))")
+        writer.commit()
+    assert os.path.getsize(path + "-wal") > 0
+    assert writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone() == (0, 0, 0)
+    assert os.path.getsize(path + "-wal") == 0
+    writer.close()
