@@ -108,3 +108,15 @@ def test_calendar_feed_parses_and_shows_initials_only(app, as_role, staff, clini
     doctor.post("/schedule/calendar", data={"action": "revoke"})
     assert anonymous.get(path).status_code == 404
     assert CalendarFeed.select().where(CalendarFeed.revoked_at.is_null()).count() == 0
+
+
+def test_previous_and_next_day_swap_the_heading_with_the_grid(as_role, clinic):
+    desk = as_role("frontdesk")
+    day = clinic["day"]
+    page = desk.get(f"/schedule?date={day.isoformat()}").get_data(as_text=True)
+    nxt = (day + timedelta(days=1)).isoformat()
+    assert f'hx-get="/schedule?date={nxt}&amp;by=chair" hx-target="#day-page"' in page
+    fragment = desk.get(f"/schedule?date={nxt}", headers={"HX-Request": "true", "HX-Target": "day-page"})
+    body = fragment.get_data(as_text=True)
+    assert "<html" not in body and 'id="day-grid"' in body
+    assert f'value="{nxt}"' in body  # the date box moves with the grid
