@@ -11,6 +11,7 @@ from portal.models.people import Consent, Family, Patient, PatientTag, Tag
 from portal.models.portal_link import PatientLink, PatientLinkAttempt, PatientLinkSession, PrintJob
 from portal.models.schedule import (Appointment, AppointmentEvent, CalendarFeed, Chair, OutboxMessage,
                                     ScheduleVersion, ShiftException, ShiftPattern)
+from portal.models.settings import ClinicSetting
 from portal.models.staff import LoginAttempt, Staff, StaffSession
 
 ALL_MODELS = [Staff, StaffSession, LoginAttempt, AuditEvent, Family, Patient, Tag, PatientTag, Consent,
@@ -22,7 +23,7 @@ ALL_MODELS = [Staff, StaffSession, LoginAttempt, AuditEvent, Family, Patient, Ta
               SurveyQuestion, Survey, SurveyAnswer,
               PatientLink, PatientLinkSession, PatientLinkAttempt, PrintJob,
               Bill, BillLine, Payment, MemberSetting, Membership, TierChange, PointEntry, BenefitGrant, BenefitUse,
-              Referral, GiftItem, GiftMovement, DeskTask, DoctorChangeRequest]
+              Referral, GiftItem, GiftMovement, DeskTask, DoctorChangeRequest, ClinicSetting]
 
 __all__ = ["ALL_MODELS", "Appointment", "AppointmentEvent", "AuditEvent", "CalendarFeed", "Chair",
            "OutboxMessage", "ScheduleVersion", "ShiftException", "ShiftPattern", "BaseModel", "Consent", "Family", "LoginAttempt", "Patient",
@@ -33,4 +34,4 @@ __all__ = ["ALL_MODELS", "Appointment", "AppointmentEvent", "AuditEvent", "Calen
            "Survey", "SurveyAnswer", "SurveyQuestion",
            "PatientLink", "PatientLinkAttempt", "PatientLinkSession", "PrintJob",
            "Bill", "BillLine", "Payment", "BenefitGrant", "BenefitUse", "DeskTask", "DoctorChangeRequest", "GiftItem",
-           "GiftMovement", "MemberSetting", "Membership", "PointEntry", "Referral", "TierChange"]
+           "GiftMovement", "MemberSetting", "Membership", "PointEntry", "Referral", "TierChange", "ClinicSetting"]
