@@ -9,6 +9,7 @@ from portal.services import chart as charts
 from portal.services import chart_images as images
 from portal.services import chart_plans as plans
 from portal.services import chart_visits as visits
+from tests.clock import clinic_today
 
 SCALING = [(f"第{n}步", f"Step {n}") for n in range(1, 12)]
 
@@ -41,9 +42,9 @@ def chart_samples(app, staff, patient):
     from portal.blueprints.chart.loaders import image_root
     doctor = staff["doctor"]
     proc = scaling_procedure()
-    visit = visits.open_visit(patient, doctor, date.today())
+    visit = visits.open_visit(patient, doctor, clinic_today())
     run = cat.start(visit, proc, doctor, alerts_seen=True)
-    entry = charts.record(patient, charts.EntryData(36, "caries", "existing", "O"), doctor, date.today(), visit)
+    entry = charts.record(patient, charts.EntryData(36, "caries", "existing", "O"), doctor, clinic_today(), visit)
     item = plans.add_item(patient, proc, doctor)
     image = images.store(patient, "x.png", tiny_png(), "intraoral", doctor, image_root(app))
     codes = [("/visits", visit.code), ("/protocols", run.code), ("/catalogue", proc.code),

@@ -18,10 +18,21 @@ from portal.migrations import migrate  # noqa: E402
 from portal.models import Staff  # noqa: E402
 from portal.services.auth import hash_password, start_session  # noqa: E402
 from tests import factories  # noqa: E402
+from tests.clock import Clock, suite_start  # noqa: E402
 
 PG_URL = os.environ.get("DATABASE_URL", "") if os.environ.get("DATABASE_URL", "").startswith("postgres") else ""
 ROLES = ("doctor", "nurse", "frontdesk", "consultant", "manager")
 PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True)
+def clock(request):
+    """Every test runs at a known clinic time (tests/clock.py): PORTAL_TEST_NOW or the suite's
+    default, or the test's own @pytest.mark.clock("YYYY-MM-DD HH:MM"). The clock ticks."""
+    marker = request.node.get_closest_marker("clock")
+    ticking = Clock(marker.args[0] if marker else suite_start())
+    yield ticking
+    ticking.stop()
 
 
 @pytest.fixture(scope="session")

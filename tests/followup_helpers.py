@@ -6,6 +6,7 @@ from portal.services import catalogue as cat
 from portal.services import chart_visits as visits
 from portal.services import schedule as booking
 from portal.services.clock import to_local
+from tests.clock import clinic_today
 
 
 def procedure(code, department, rules=(), name="测试项目"):
@@ -22,7 +23,7 @@ def complete_visit(app, staff, patient, visit_type="first", procedures=(), docto
     appt = Appointment.create(code=new_code(), patient=patient, doctor=doctor, chair=chair, start_at=start,
                               end_at=start + timedelta(minutes=60), visit_type=visit_type)
     if procedures:
-        visit = visits.open_visit(patient, doctor, date.today(), appointment=appt)
+        visit = visits.open_visit(patient, doctor, clinic_today(), appointment=appt)
         for proc in procedures:
             cat.start(visit, proc, doctor, alerts_seen=True)
     for status in ("arrived", "seated", "completed"):

@@ -1,10 +1,11 @@
 """Records of the members area for the route walk: (URL prefix, code) pairs, most specific first."""
 from portal.models import DeskTask, DoctorChangeRequest, GiftItem, Payment, new_code
 from portal.services import billing
+from tests.clock import clinic_today
 
 
 def members_samples(app, staff, patient):
-    bill = billing.open_bill(patient, staff["frontdesk"], app.config, __import__("datetime").date.today())
+    bill = billing.open_bill(patient, staff["frontdesk"], app.config, clinic_today())
     billing.add_adjustment(bill, 500, "sample", staff["manager"], app.config)
     payment = Payment.create(code=new_code(), bill=bill, patient=patient, method="cash", amount_fen=100,
                              taken_by=staff["frontdesk"])

@@ -7,6 +7,7 @@ from portal.services import chart as charts
 from portal.services import chart_plans as plans
 from portal.services import chart_visits as visits
 from tests import factories
+from tests.clock import clinic_today
 
 CHILD_FINDINGS = [("54", "filling", "existing", "OD"), ("84", "caries", "existing", "O"),
                   ("16", "sealant", "done", "O"), ("26", "caries", "planned", "O"), ("75", "periapical", "existing", "")]
@@ -20,7 +21,7 @@ def clinical_patient(staff, name, birth_date, findings, plan_codes, family=None)
     doctor = staff["doctor"]
     patient = factories.patient(staff["frontdesk"], name=name, birth_date=birth_date, family=family,
                                 sex="F" if name.endswith("婷") else "M")
-    visit = visits.open_visit(patient, doctor, date.today() - timedelta(days=3))
+    visit = visits.open_visit(patient, doctor, clinic_today() - timedelta(days=3))
     visits.update_notes(visit, visits.VisitNotes(chief_complaint="定期检查", examination="全口检查",
                                                  diagnosis="见牙位图", treatment="口腔卫生指导", advice="半年后复查"), doctor)
     for tooth, kind, status, surfaces in findings:
@@ -33,7 +34,7 @@ def clinical_patient(staff, name, birth_date, findings, plan_codes, family=None)
 
 
 def demo_child(staff, family=None):
-    today = date.today()
+    today = clinic_today()
     return clinical_patient(staff, "王小婷", date(today.year - 7, 3, 15), CHILD_FINDINGS, ["RES-CR", "PRV-FV", "PRV-PFS"],
                             family)
 

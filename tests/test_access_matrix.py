@@ -6,6 +6,7 @@ import pytest
 from portal.access import MATRIX, PUBLIC, role_may
 from portal.services import patients as registry
 from tests.conftest import ROLES
+from tests.clock import clinic_today
 
 
 @pytest.fixture()
@@ -22,7 +23,7 @@ def samples(app, staff, make_patient):
     message = OutboxMessage.create(patient=patient, channel="sms", recipient=patient.phone, template="change_notice",
                                    scheduled_at=utcnow(), unique_key="sample", status="failed")
     pattern = ShiftPattern.create(doctor=staff["doctor"], weekday=0, start_time=time(9), end_time=time(12),
-                                  valid_from=date.today())
+                                  valid_from=clinic_today())
     # `code` means a different record under each URL prefix; the first matching prefix wins.
     codes = [("/families", family.code), ("/appointments", appt.code), ("/schedule/chairs", chair.code),
              ("/language", "en"), ("/", patient.code)]

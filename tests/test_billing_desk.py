@@ -11,6 +11,7 @@ from portal.services import chart_visits as visits
 from tests.chart_samples import scaling_procedure
 from tests.members_helpers import bill_of, pay
 from tests.statements import statements_of
+from tests.clock import clinic_today
 
 
 
@@ -102,7 +103,7 @@ def test_gifts_stock_issue_count_and_low_flag(app, staff, make_patient):
     gifts.count(item, 0, staff["manager"])
     with pytest.raises(ServiceError):
         gifts.issue(GiftItem.get_by_id(item.id), p, "why", staff["frontdesk"])
-    row = [r for r in gifts.week_report(date.today() - __import__("datetime").timedelta(days=date.today().weekday()))][0]
+    row = [r for r in gifts.week_report(clinic_today() - __import__("datetime").timedelta(days=clinic_today().weekday()))][0]
     assert (row["in"], row["issued"], row["difference"]) == (2, 1, -1)
 
 
@@ -169,8 +170,8 @@ def test_member_card_and_bill_query_counts_are_constant(app, staff, as_role, mak
     few = (statements_of(client, f"/members/{p.code}"), statements_of(client, f"/members/bills/{bill.code}"))
     for _ in range(5):
         bill, _ = pay(app, staff, p, 100000)
-    benefits.use(p, "scaling", staff["frontdesk"], date.today(), beneficiary=friend)
-    benefits.use(p, "gift", staff["frontdesk"], date.today())
+    benefits.use(p, "scaling", staff["frontdesk"], clinic_today(), beneficiary=friend)
+    benefits.use(p, "gift", staff["frontdesk"], clinic_today())
     more = (statements_of(client, f"/members/{p.code}"), statements_of(client, f"/members/bills/{bill.code}"))
     assert more == few
 
@@ -223,7 +224,7 @@ def test_patient_link_shows_tier_points_and_benefits(app, staff, make_patient):
 def test_weekly_gift_check_flags_once_to_managers(app, staff, make_patient):
     item = gifts.create_item("漱口水", 5, 0, staff["manager"])
     gifts.stock_in(item, 2, "bought", staff["manager"])
-    monday = date.today() - __import__("datetime").timedelta(days=date.today().weekday())
+    monday = clinic_today() - __import__("datetime").timedelta(days=clinic_today().weekday())
     assert len(gifts.weekly_check(app.config, monday)) == 1
     assert gifts.weekly_check(app.config, monday) == []
     assert OutboxMessage.select().where(OutboxMessage.staff == staff["manager"]).count() == 1

@@ -11,6 +11,7 @@ from portal.services import chart_plans as plans
 from portal.services import chart_visits as visits
 from tests.chart_samples import scaling_procedure
 from tests.schedule_fixtures import clinic  # noqa: F401
+from tests.clock import clinic_today
 
 
 @pytest.fixture()
@@ -109,7 +110,7 @@ def test_lifecycle_for_a_child_and_a_senior(make_patient, staff):
 
 
 def test_lifecycle_page(as_role, make_patient):
-    teen = make_patient(name="少年", birth_date=date(date.today().year - 14, 1, 1))
+    teen = make_patient(name="少年", birth_date=date(clinic_today().year - 14, 1, 1))
     page = as_role("consultant").get(f"/patients/{teen.code}/lifecycle").get_data(as_text=True)
     assert "Orthodontic assessment" in page and "Teen" in page
 

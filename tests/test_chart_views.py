@@ -6,11 +6,12 @@ import pytest
 
 from portal.db import db
 from portal.services import chart as charts
+from tests.clock import clinic_today
 
 
 @pytest.fixture()
 def child(make_patient):
-    return make_patient(name="李小宝", birth_date=date(date.today().year - 7, 1, 1))
+    return make_patient(name="李小宝", birth_date=date(clinic_today().year - 7, 1, 1))
 
 
 def test_seven_year_old_chart_shows_mixed_dentition_in_fdi_order(as_role, child):

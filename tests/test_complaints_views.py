@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from portal.models import Complaint, Survey
 from portal.services import complaints
 from portal.services.clock import to_utc
+from tests.clock import clinic_now
 
 
 def test_front_desk_logs_consultant_closes_and_a_survey_follows(app, staff, make_patient, as_role):
@@ -50,4 +51,4 @@ def test_roles(app, staff, as_role):
     assert as_role("doctor").get("/complaints/new").status_code == 403
     assert as_role("frontdesk").get("/complaints/new").status_code == 200
     assert as_role("manager").get("/complaints").status_code == 200
-    assert (datetime.now() - timedelta(days=1)) < datetime.now()
+    assert (clinic_now() - timedelta(days=1)) < clinic_now()

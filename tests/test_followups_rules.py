@@ -8,6 +8,7 @@ from portal.services import ServiceError
 from portal.services import followups
 from portal.services import patients as registry
 from tests.followup_helpers import complete_visit, local_today, procedure
+from tests.clock import clinic_today
 
 
 def _open(patient, kind=None):
@@ -148,7 +149,7 @@ def test_worker_plans_a_procedure_finished_after_the_visit_was_completed(app, st
     patient = make_patient()
     with app.app_context():
         appt = complete_visit(app, staff, patient, "revisit")
-        visit = visits.open_visit(patient, staff["doctor"], date.today(), appointment=appt)
+        visit = visits.open_visit(patient, staff["doctor"], clinic_today(), appointment=appt)
         run = cat.start(Visit.get_by_id(visit.id), procedure("SUR-W", "surgical"), staff["doctor"], alerts_seen=True)
         assert tasks.plan_procedure_followups.call_local() == 1
         assert tasks.plan_procedure_followups.call_local() == 0

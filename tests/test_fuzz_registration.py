@@ -18,8 +18,9 @@ from portal.blueprints.patients.forms import (CHANNEL_CHOICES, OCCUPATION_CHOICE
 from portal.models import AuditEvent, Consent, Family, Patient
 from portal.services import patients as registry
 from portal.services.identity import has_control_chars
+from tests.clock import suite_today
 
-TODAY = date.today()
+TODAY = suite_today()
 ANY_CHAR = st.characters(blacklist_categories=("Cs",))  # all of Unicode but lone surrogates
 ANY_TEXT = st.text(ANY_CHAR, max_size=60)
 LONG_TEXT = st.builds(lambda ch, n: ch * n, ANY_CHAR, st.integers(41, 20_000))

@@ -2,7 +2,6 @@
 import json
 import os
 import subprocess
-import sys
 import time
 from datetime import datetime, timedelta
 from email import message_from_bytes
@@ -122,7 +121,7 @@ def test_quiet_hours(app, local, visit, expected):
     assert result.strftime(fmt) == expected
 
 
-def test_worker_killed_mid_send_delivers_every_due_message_exactly_once(app, staff, clinic, make_patient, tmp_path):
+def test_worker_killed_mid_send_delivers_every_due_message_exactly_once(app, staff, clinic, make_patient, tmp_path, clock):
     """A real `portal worker` process is killed while the gateway holds its request; on restart the
     stale claim is retried with the same key, and nothing is delivered twice or after its visit."""
     if not app.config["DATABASE_URL"].startswith("sqlite") and not os.environ.get("DATABASE_URL"):
@@ -149,7 +148,7 @@ def test_worker_killed_mid_send_delivers_every_due_message_exactly_once(app, sta
             OutboxMessage.update(scheduled_at=utcnow() - timedelta(seconds=5)).where(
                 OutboxMessage.template == "booking_confirmation").execute()
         due = {m.unique_key for m in OutboxMessage.select().where(OutboxMessage.template == "booking_confirmation")}
-        worker = subprocess.Popen([sys.executable, "-m", "portal.cli", "worker"], env=env,
+        worker = subprocess.Popen(clock.python_command("portal.cli", "worker"), env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         assert gw.received.wait(30), "the worker never reached the gateway"
         worker.kill()  # mid-send: the gateway has the request, the outbox row says 'sending'
@@ -158,7 +157,7 @@ def test_worker_killed_mid_send_delivers_every_due_message_exactly_once(app, sta
         assert stuck_keys, "the kill should leave a claimed, unfinished message"
         stuck = OutboxMessage.get(OutboxMessage.unique_key == sorted(stuck_keys)[0])
         time.sleep(2.5)  # the claim goes stale
-        worker = subprocess.Popen([sys.executable, "-m", "portal.cli", "worker"], env=env,
+        worker = subprocess.Popen(clock.python_command("portal.cli", "worker"), env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 40
         while time.time() < deadline and OutboxMessage.select().where(

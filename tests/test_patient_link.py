@@ -198,6 +198,7 @@ def test_guardian_link_shows_the_child_only(app, staff):
     assert child.name in home and client.get(f"/p/people/{parent.code}").status_code == 404
 
 
+@pytest.mark.clock("2026-06-10 10:00")  # sent at once: outside the quiet hours
 def test_desk_creates_and_sends_a_link_without_health_details(app, staff, adult, as_role):
     from portal.services.patients import record_consent
     from tests.notify_servers import Gateway

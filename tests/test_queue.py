@@ -200,6 +200,7 @@ def test_verify_audit_chain_reports_intact_then_tampering(app, staff, make_patie
     assert f"audit chain broken at event {victim.id}" in caplog.text
 
 
+@pytest.mark.clock("2026-06-10 10:00")  # due in 3 hours, before the quiet hours begin
 def test_a_message_is_scheduled_at_its_utc_time_whatever_the_server_time_zone(app, make_patient, tmp_path,
                                                                                monkeypatch):
     """Huey reads a naive eta as the server's local time. The outbox keeps naive UTC; on a VPS set

@@ -9,6 +9,7 @@ from portal.models import AuditEvent, PatientLink
 from portal.models.portal_link import PrintJob
 from portal.reports.render import FetchRefused, STATIC_ROOT, fetch_static
 from tests.report_fixtures import demo_adult, demo_child
+from tests.clock import clinic_today
 
 needs_poppler = pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils not installed")
 
@@ -61,7 +62,7 @@ def test_report_groups_findings_by_urgency(app, staff, as_role, tmp_path):
     from portal.services import chart as charts
     adult = demo_adult(staff)
     with app.test_request_context():
-        groups = content.findings(charts.build(adult, date.today()))
+        groups = content.findings(charts.build(adult, clinic_today()))
     by = {u: [f.tooth for f in items] for u, _t, _h, items in groups}
     assert 21 in by[1] and 47 in by[1]            # fracture, mobility grade 2: soon
     assert 11 in by[2]                            # planned caries treatment
@@ -183,7 +184,7 @@ def test_day_cards_batch(app, staff, as_role, make_patient):
     from portal.models import Appointment, Chair, new_code
     from portal.services.clock import to_utc
     chair = Chair.create(code=new_code(6), name="2号椅")
-    day = date.today() + timedelta(days=1)
+    day = clinic_today() + timedelta(days=1)
     for hour in (9, 10, 11):
         start = to_utc(datetime.combine(day, time(hour)), app.config["PORTAL_TZ"])
         Appointment.create(code=new_code(), patient=make_patient(name=f"张{'一二三'[hour - 9]}"), doctor=staff["doctor"],

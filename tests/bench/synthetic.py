@@ -28,6 +28,7 @@ from portal.db import db, is_postgres
 from portal.models import Family, Patient, PatientTag, Tag
 from portal.models.base import CODE_ALPHABET
 from portal.services.identity import pinyin_keys
+from tests.clock import clinic_today
 
 DEFAULT_PATIENTS = 100_000
 TAILS = 10_000      # distinct 4-digit phone endings: uniform, as real numbers are
@@ -49,7 +50,8 @@ TAG_NAMES = (("儿童患者", "#f59e0b"), ("种植牙客户", "#6366f1"), ("正�
 
 
 def bench_size() -> int:
-    return int(os.environ.get("BENCH_PATIENTS", DEFAULT_PATIENTS))
+    from tests.bench.conftest import size
+    return size("BENCH_PATIENTS", DEFAULT_PATIENTS, 5_000)
 
 
 @lru_cache(maxsize=None)
@@ -122,7 +124,7 @@ def add_patients(start: int, count: int, created_by=None, today: date | None = N
     """Insert patients number start … start+count-1 with families and tags; returns count."""
     if count <= 0:
         return 0
-    today = today or date.today()
+    today = today or clinic_today()
     with db.atomic():
         tag_ids = ensure_tags()
         # Households of five numbers: two people alone, three in family "B<first number>".

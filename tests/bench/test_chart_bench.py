@@ -14,14 +14,11 @@ import pytest
 
 from portal.db import unit_of_work
 from portal.models import ChartEntry, Patient, Staff, Visit, new_code, utcnow
-from tests.bench.conftest import report
+from tests.bench.conftest import budget, report
 from tests.statements import statements_of
 from tests.conftest import sign_in
 
-pytestmark = pytest.mark.bench
-
-BUDGET = 1.5
-ASSERTED = 2.0  # headroom for a noisy shared machine; the measured ratio is printed
+BUDGET = 1.5  # DESIGN.md: a patient with 700 visits vs 5 ≤ 1.5×
 TEETH = [16, 26, 36, 46, 11, 21, 31, 41, 14, 24, 34, 44]
 
 
@@ -59,6 +56,7 @@ def _measure(client, url, n):
     return statistics.median(times), sorted(times)[int(n * 0.95) - 1]
 
 
+@pytest.mark.bench
 def test_chart_page_is_flat_in_history_length(bench_app, bench_requests, request):
     from tests import factories
     with bench_app.app_context():
@@ -80,7 +78,8 @@ def test_chart_page_is_flat_in_history_length(bench_app, bench_requests, request
     for what in ("chart page", "tooth panel"):
         ratio = results[("700 visits", what)][0] / results[("5 visits", what)][0]
         lines.append(f"{what}: 700 vs 5 visits = {ratio:.2f}× (budget {BUDGET}×)")
-        assert results[("700 visits", what)][2] == results[("5 visits", what)][2], what
-        if what == "chart page":
-            assert ratio <= ASSERTED, lines
+        budget(request.config, f"{what} 700 vs 5 visits", ratio)
     report(request.config, "chart bench", lines)
+    for what in ("chart page", "tooth panel"):
+        assert results[("700 visits", what)][2] == results[("5 visits", what)][2], what
+        assert results[("700 visits", what)][0] / results[("5 visits", what)][0] <= BUDGET, lines

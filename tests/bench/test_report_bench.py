@@ -9,10 +9,11 @@ import pytest
 
 from portal.models import Staff
 from portal.services.auth import hash_password
-from tests.bench.conftest import report
+from tests.clock import clinic_today
+from tests.bench.conftest import budget, report
 from tests.report_fixtures import ADULT_FINDINGS, clinical_patient
 
-pytestmark = pytest.mark.bench
+pytestmark = pytest.mark.bench  # all timed or memory-bound: make bench only
 RUNS = 7
 
 
@@ -22,7 +23,7 @@ def _seconds(app, patient, lang) -> float:
     from portal.reports import printouts
     with app.test_request_context(), force_locale(lang):
         start = time.perf_counter()
-        pdf = printouts.first_visit(patient, date.today(), None)
+        pdf = printouts.first_visit(patient, clinic_today(), None)
         elapsed = time.perf_counter() - start
     assert pdf.startswith(b"%PDF")
     return elapsed
@@ -57,6 +58,7 @@ def test_chinese_report_within_budget_of_latin(bench_app, request):
                 wfonts.harfbuzz_subset = saved
             lines.append(f"without HarfBuzz subsetting: zh_CN {t_zh_ft * 1000:.0f} ms, Latin {t_latin_ft * 1000:.0f} ms")
         report(request.config, "first-visit report PDF", lines)
+    budget(request.config, "Chinese / Latin first-visit report PDF", ratio, f"median of {RUNS} pairs")
     assert ratio <= 1.5, lines
 
 
@@ -65,16 +67,18 @@ def _rss_kib() -> int:
         return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:"))
 
 
-def test_five_hundred_renders_do_not_grow_the_worker(bench_app, request):
-    """Issue 5: 500 renders in one worker process grow its memory by less than 10%. Measured
-    after a warm-up (fonts, caches and the first allocations are the worker's normal size)."""
+def test_many_renders_do_not_grow_the_worker(bench_app, request):
+    """Issue 5: renders in one process grow its memory by less than 10%, measured after a warm-up
+    (fonts, caches and the first allocations are the worker's normal size). DESIGN.md's budget is
+    web + worker ≤ 600 MiB after 200 PDFs: here the one process that rendered them is measured
+    (the PDFs are rendered in the web process today)."""
     import gc
     import os
 
     from flask_babel import force_locale
 
     from portal.reports import printouts
-    renders = int(os.environ.get("BENCH_RENDERS", 500))
+    renders = int(os.environ.get("BENCH_RENDERS", 200))
     warm_up = 25
     with bench_app.app_context():
         h = hash_password("bench-password-1")
@@ -84,7 +88,7 @@ def test_five_hundred_renders_do_not_grow_the_worker(bench_app, request):
         with bench_app.test_request_context():
             def render(i):
                 with force_locale("zh_CN" if i % 2 else "en"):
-                    assert printouts.first_visit(patient, date.today(), None).startswith(b"%PDF")
+                    assert printouts.first_visit(patient, clinic_today(), None).startswith(b"%PDF")
             for i in range(warm_up):
                 render(i)
             gc.collect()
@@ -100,4 +104,7 @@ def test_five_hundred_renders_do_not_grow_the_worker(bench_app, request):
         f"{renders} first-visit reports (zh_CN and en alternating) in one process, {elapsed / renders * 1000:.0f} ms each",
         f"RSS after {warm_up} warm-up renders {before / 1024:.0f} MiB, after {renders} more {after / 1024:.0f} MiB: "
         f"{growth * 100:+.1f}% (budget < 10%)"])
+    budget(request.config, "RSS after 200 PDFs (web + worker)", after / 1024,
+           f"one process after {warm_up + renders} renders; growth {growth:+.0%}")
+    assert after / 1024 <= 600, (before, after)
     assert growth < 0.10, (before, after)

@@ -20,15 +20,13 @@ from portal.db import is_postgres
 from portal.models import Patient, Staff
 from tests.bench import synthetic
 from tests.statements import StatementCounter
-from tests.bench.conftest import bare_app, report
+from tests.bench.conftest import bare_app, budget, report
 from tests.conftest import sign_in
 
-pytestmark = pytest.mark.bench
-
 HX = {"HX-Request": "true", "HX-Target": "results", "HX-Current-URL": "http://localhost/patients"}
-MAX_VS_BASELINE = 25.0
-MAX_GROWTH = 3.0       # DESIGN.md says 1.3×; the rest is headroom for a noisy shared machine
-BUDGET_GROWTH = 1.3
+MAX_VS_BASELINE = 3.0  # DESIGN.md: p95 ≤ 3× the floor, read on the quietest of the rounds
+MAX_GROWTH = 1.3       # DESIGN.md: 100k vs 1k patients ≤ 1.3×, on the quietest round's median
+BUDGET_GROWTH = MAX_GROWTH
 WARMUP = 10           # untimed requests before each timed run
 ROUNDS = 4
 
@@ -199,6 +197,13 @@ def figures(bench_app, password_hash, bench_sizes, bench_requests, request):
                  f"big/small ≤ {BUDGET_GROWTH}× (asserted on best ≤ {MAX_GROWTH}×); p95/base asserted "
                  f"< {MAX_VS_BASELINE}× in the best round; total {time.perf_counter() - started:.0f} s")
     report(request.config, "patient search benchmark", lines)
+    worst_ratio = max(KINDS, key=lambda k: at_big[k].best_ratio95)
+    worst_growth = max(KINDS, key=lambda k: at_big[k].best_p50 / at_small[k].best_p50)
+    budget(request.config, "search broad prefixes at 100k: p95 / floor (worst)", at_big[worst_ratio].best_ratio95,
+           f"{worst_ratio} {queries[worst_ratio]!r}, {big:,} patients")
+    budget(request.config, "search growth 1k → 100k patients (worst)",
+           at_big[worst_growth].best_p50 / at_small[worst_growth].best_p50,
+           f"{worst_growth} {queries[worst_growth]!r}, {small:,} → {big:,} patients")
     return {"small": at_small, "big": at_big, "queries": queries}
 
 
@@ -210,14 +215,16 @@ def test_statements_per_search_do_not_depend_on_data_size(figures, kind):
     assert max(big.statements) <= big.stmts + 1  # at most the once-a-minute session refresh
 
 
+@pytest.mark.bench
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_search_fragment_is_a_small_multiple_of_a_bare_route(figures, kind):
     big = figures["big"][kind]
-    assert big.best_ratio95 < MAX_VS_BASELINE, (
+    assert big.best_ratio95 <= MAX_VS_BASELINE, (
         f"{kind}: search p95 {big.p95 * 1000:.1f} ms is {big.p95 / big.base_p95:.0f}× "
         f"the bare route's {big.base_p95 * 1000:.2f} ms (best round {big.best_ratio95:.0f}×)")
 
 
+@pytest.mark.bench
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_search_time_is_flat_in_data_size(figures, kind):
     small, big = figures["small"][kind], figures["big"][kind]

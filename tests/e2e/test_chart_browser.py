@@ -12,9 +12,10 @@ from portal.services import chart as charts
 from portal.services import chart_visits as visits
 from tests import factories
 from tests.e2e.conftest import ARTIFACTS
+from tests.clock import clinic_today, suite_today
 
 pytestmark = pytest.mark.e2e
-EARLIER = date.today() - timedelta(days=200)
+EARLIER = suite_today() - timedelta(days=200)
 
 
 @pytest.fixture()
@@ -23,10 +24,10 @@ def clinic(live_app):
     with live_app.app_context():
         seed_catalogue()
         desk, doctor = Staff.get(Staff.username == "frontdesk"), Staff.get(Staff.username == "doctor")
-        child = factories.patient(desk, name="周小梦", sex="F", birth_date=date(date.today().year - 7, 1, 15))
+        child = factories.patient(desk, name="周小梦", sex="F", birth_date=date(clinic_today().year - 7, 1, 15))
         adult = factories.patient(desk, name="覃大文", birth_date=date(1981, 3, 11))
         charts.record(child, charts.EntryData(54, "filling", "existing", "OD"), doctor, EARLIER)
-        scaling_visit = visits.open_visit(adult, doctor, date.today())
+        scaling_visit = visits.open_visit(adult, doctor, clinic_today())
     return {"child": child, "adult": adult, "scaling_visit": scaling_visit.code}
 
 
@@ -104,15 +105,15 @@ def test_doctor_charts_signs_nurse_ticks_and_the_past_chart_is_unchanged(live_ap
 def test_chart_screenshots_primary_and_permanent(live_app, web, lang):
     with live_app.app_context():
         desk, doctor = Staff.get(Staff.username == "frontdesk"), Staff.get(Staff.username == "doctor")
-        toddler = factories.patient(desk, name="小宝", birth_date=date(date.today().year - 4, 1, 1))
+        toddler = factories.patient(desk, name="小宝", birth_date=date(clinic_today().year - 4, 1, 1))
         adult = factories.patient(desk, name="王建华", birth_date=date(1970, 1, 1))
         for tooth, kind, status, surf in ((84, "caries", "existing", "O"), (64, "filling", "done", "MO")):
-            charts.record(toddler, charts.EntryData(tooth, kind, status, surf), doctor, date.today())
+            charts.record(toddler, charts.EntryData(tooth, kind, status, surf), doctor, clinic_today())
         for tooth, kind, status, surf in ((16, "crown", "existing", ""), (26, "filling", "existing", "MOD"),
                                           (36, "root_canal", "existing", ""), (46, "missing", "existing", ""),
                                           (45, "bridge_abutment", "planned", ""), (47, "bridge_abutment", "planned", ""),
                                           (11, "caries", "planned", "MI"), (37, "implant", "existing", "")):
-            charts.record(adult, charts.EntryData(tooth, kind, status, surf), doctor, date.today())
+            charts.record(adult, charts.EntryData(tooth, kind, status, surf), doctor, clinic_today())
     page = web.page("zh-CN" if lang == "zh_CN" else "en-US")
     page.context.add_cookies([{"name": "lang", "value": lang, "url": web.base_url}])
     page = web.login("doctor", page)

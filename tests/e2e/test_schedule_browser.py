@@ -2,7 +2,6 @@
 goes through the outbox and is delivered by a real worker process."""
 import os
 import subprocess
-import sys
 import time
 from datetime import date, time as clock, timedelta
 
@@ -14,12 +13,13 @@ from portal.services import shifts
 from tests import factories
 from tests.e2e.test_registry import type_search
 from tests.notify_servers import Gateway
+from tests.clock import clinic_today
 
 pytestmark = pytest.mark.e2e
 
 
 def _next_working_day() -> date:
-    day = date.today() + timedelta(days=1)
+    day = clinic_today() + timedelta(days=1)
     while day.weekday() == 6:
         day += timedelta(days=1)
     return day
@@ -32,7 +32,7 @@ def gateway():
     gw.close()
 
 
-def test_book_first_visit_doctor_day_checkin_and_worker_delivery(live_app, web, frontdesk_staff, gateway, tmp_path):
+def test_book_first_visit_doctor_day_checkin_and_worker_delivery(live_app, web, frontdesk_staff, gateway, tmp_path, clock):
     from portal.jobs import huey
     day = _next_working_day()
     live_app.config.update(QUIET_HOURS=("00:00", "00:00"), SMS_GATEWAY_URL="http://127.0.0.1:9/not-this-process")
@@ -40,7 +40,7 @@ def test_book_first_visit_doctor_day_checkin_and_worker_delivery(live_app, web, 
         doctor = Staff.get(Staff.username == "doctor")
         chair = Chair.create(code=new_code(6), name="1号椅")
         for weekday in range(7):
-            shifts.add_pattern(doctor, weekday, clock(9), clock(12), date.today() - timedelta(days=1), chair=chair)
+            shifts.add_pattern(doctor, weekday, clock(9), clock(12), clinic_today() - timedelta(days=1), chair=chair)
     patient = factories.patient(frontdesk_staff, name="张小明", birth_date=date(2015, 3, 8),
                                 consents={"reminders": True, "treatment": True})
     huey.immediate = False  # messages wait in the real queue for the worker
@@ -80,7 +80,7 @@ def test_book_first_visit_doctor_day_checkin_and_worker_delivery(live_app, web, 
         assert confirmation.status == "pending"  # in the outbox, not yet sent by the web request
         env = {**os.environ, "DATABASE_URL": live_app.config["DATABASE_URL"], "SMS_GATEWAY_URL": gateway.url,
                "HUEY_URL": live_app.config["HUEY_URL"], "PORTAL_INSTANCE": str(tmp_path), "SECRET_KEY": "x"}
-        worker = subprocess.Popen([sys.executable, "-m", "portal.cli", "worker"], env=env,
+        worker = subprocess.Popen(clock.python_command("portal.cli", "worker"), env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 30
         while time.time() < deadline and OutboxMessage.get_by_id(confirmation.id).status != "sent":
