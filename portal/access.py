@@ -89,6 +89,7 @@ MATRIX: dict[str, frozenset] = {
     "doctor_change.request": frozenset({"frontdesk", "manager"}),
     "doctor_change.approve": frozenset({"manager"}),
     "member.settings": frozenset({"manager"}),
+    "clinic.rules": frozenset({"manager"}),  # issue 11: complaint deadlines, first-visit length, call rules
 }
 
 

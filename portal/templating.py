@@ -39,6 +39,7 @@ ADMIN_NAV = [
     ("admin.audit_trail", _l("Audit trail"), "audit.view"),
     ("followups.rules", _l("Follow-up rules"), "followup.rules"),
     ("members.settings_page", _l("Membership settings"), "member.settings"),
+    ("admin.rules", _l("Clinic rules"), "clinic.rules"),
 ]
 # (menu title or None for plain links, entries). A menu the role sees one entry of becomes a link.
 NAV_BAR = [(None, MAIN_NAV), (_l("Appointments"), SCHEDULE_NAV), (_l("Patient care"), CARE_NAV),

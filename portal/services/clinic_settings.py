@@ -197,6 +197,7 @@ class Row:
     version: int       # 0 while the default applies
     changed_by: str
     changed_at: object
+    default_text: str = ""
 
 
 def overview(config) -> list[tuple[object, list[Row]]]:
@@ -208,7 +209,7 @@ def overview(config) -> list[tuple[object, list[Row]]]:
         text = dump(s, _stored(s, r.value)) if r else dump(s, s.default)
         grouped.setdefault(s.group, []).append(Row(
             s, text, r is None, r.version if r else 0,
-            _who(r), r.changed_at if r else None))
+            _who(r), r.changed_at if r else None, dump(s, s.default)))
     order = list(GROUPS) + [g for g in grouped if g not in GROUPS]
     return [(GROUPS.get(g, g), grouped[g]) for g in order if g in grouped]
 
@@ -274,11 +275,14 @@ def save(config, changes: dict, actor: Staff) -> list[str]:
                 audit.record("update", object_type="clinic_setting", object_ref=",".join(changed)[:40],
                              detail=changed, actor=actor)
     except pw.IntegrityError:
-        raise ServiceError(_l("Someone else changed these rules at the same moment. Reload the page and try again.")) from None
+        raise ServiceError(_l("Someone else changed these rules at the same moment. "
+                              "Reload the page and try again.")) from None
     return list(changed)
 
 
 # ---- the clinic's settings (defaults from DOMAIN.md) ----------------------------------------
+# Follow-up ages and preference windows are declared in services/followups.py, which reads all
+# "followup.*" keys through followup_settings(config).
 
 define("complaint.reply_hours", 24, "int", _l("First reply to a complaint within (hours)"),
        minimum=1, maximum=720, group="complaints")

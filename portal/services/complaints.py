@@ -1,9 +1,11 @@
 """Complaints (DOMAIN.md "Complaints and satisfaction").
 
 First reply within 24 hours of receipt. Resolution within 3 / 7 / 14 working days (minor /
-medium / severe), counted on the Chinese calendar with official holidays and make-up working days;
-the day received does not count. Closing needs the outcome told to the patient and plans a
-satisfaction survey. The worker flags overdue complaints to the manager once each.
+medium / severe); the manager changes these numbers on the clinic rules page (clinic_settings), and a
+complaint keeps the deadlines set when it was received. Working days follow the Chinese calendar
+with official holidays and make-up working days; the day received does not count. Closing needs
+the outcome told to the patient and plans a satisfaction survey. The worker flags overdue
+complaints to the manager once each.
 """
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -15,12 +17,12 @@ from portal import audit
 from portal.db import unit_of_work
 from portal.models import Complaint, ComplaintAction, Patient, Staff, new_code, utcnow
 from portal.models.followup import COMPLAINT_CATEGORIES, COMPLAINT_CHANNELS, SEVERITIES
-from portal.services import ServiceError
+from portal.services import ServiceError, clinic_settings
 from portal.services.clock import to_local
 from portal.services.workdays import add_workdays
 
-RESOLVE_WORKDAYS = {"minor": 3, "medium": 7, "severe": 14}
-REPLY_HOURS = 24
+REPLY_HOURS_KEY = "complaint.reply_hours"
+RESOLVE_DAYS_KEY = "complaint.resolve_days.{}"  # .minor / .medium / .severe
 OPEN_STATUSES = ("open", "replied", "resolved")
 
 
@@ -35,10 +37,16 @@ class ComplaintData:
     owner: Staff | None = None
 
 
-def deadlines(received_utc: datetime, severity: str, tz: str) -> tuple[datetime, date]:
-    """(first reply due, UTC; resolution due, the clinic-local working day)."""
-    days = RESOLVE_WORKDAYS[severity]
-    return received_utc + timedelta(hours=REPLY_HOURS), add_workdays(to_local(received_utc, tz).date(), days)
+def deadlines(received_utc: datetime, severity: str, tz: str, config=None) -> tuple[datetime, date]:
+    """(first reply due, UTC; resolution due, the clinic-local working day). With `config`, the
+    manager's current numbers; without, the defaults."""
+    if config is None:
+        hours = clinic_settings.setting(REPLY_HOURS_KEY).default
+        days = clinic_settings.setting(RESOLVE_DAYS_KEY.format(severity)).default
+    else:
+        hours = clinic_settings.get(config, REPLY_HOURS_KEY)
+        days = clinic_settings.get(config, RESOLVE_DAYS_KEY.format(severity))
+    return received_utc + timedelta(hours=hours), add_workdays(to_local(received_utc, tz).date(), days)
 
 
 def _note(complaint: Complaint, actor: Staff | None, kind: str, text: str = "") -> None:
@@ -56,7 +64,7 @@ def receive(data: ComplaintData, actor: Staff, config, received_at: datetime | N
     if not summary:
         raise ServiceError(_l("Write what the complaint is about."), field="summary")
     received = received_at or utcnow()
-    reply_due, resolve_due = deadlines(received, data.severity, config["PORTAL_TZ"])
+    reply_due, resolve_due = deadlines(received, data.severity, config["PORTAL_TZ"], config)
     with unit_of_work():
         c = Complaint.create(code=new_code(), patient=data.patient, doctor=data.doctor, channel=data.channel,
                              category=data.category, severity=data.severity, summary=summary[:4000],

@@ -15,7 +15,7 @@ from portal import audit
 from portal.db import db, is_postgres, unit_of_work
 from portal.models import Appointment, AppointmentEvent, Chair, Patient, Staff, new_code, utcnow
 from portal.models.schedule import ACTIVE_STATUSES, LONGEST_APPOINTMENT, SOURCES, VISIT_TYPES
-from portal.services import ServiceError
+from portal.services import ServiceError, clinic_settings
 from portal.services.clock import to_local, to_utc
 from portal.services.shifts import is_within_shift, windows_for
 
@@ -115,9 +115,9 @@ def _check_inputs(visit_type, source, start, end, config):
         raise ServiceError(_l("Choose where the booking came from."), field="source")
     if end <= start:
         raise ServiceError(_l("The appointment must end after it starts."), field="minutes")
-    if visit_type == "first" and end - start < timedelta(minutes=config["FIRST_VISIT_MIN_MINUTES"]):
-        raise ServiceError(_l("A first visit needs at least %(n)d minutes.", n=config["FIRST_VISIT_MIN_MINUTES"]),
-                           field="minutes")
+    first_minimum = clinic_settings.get(config, "schedule.first_visit_min_minutes") if visit_type == "first" else 0
+    if visit_type == "first" and end - start < timedelta(minutes=first_minimum):
+        raise ServiceError(_l("A first visit needs at least %(n)d minutes.", n=first_minimum), field="minutes")
     if end - start > LONGEST_APPOINTMENT:
         raise ServiceError(_l("An appointment lasts at most 8 hours."), field="minutes")
 

@@ -1,4 +1,4 @@
-"""Manager's screens: staff accounts, tags, the audit trail."""
+"""Manager's screens: staff accounts, tags, the audit trail, the clinic's rules."""
 from flask import Blueprint, abort, current_app, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -7,7 +7,7 @@ from peewee import fn
 from portal.access import allow, load_or_404
 from portal.blueprints.admin.forms import ActiveForm, AuditFilterForm, NewStaffForm, RoleForm, TagForm
 from portal.models import PatientTag, Staff, StaffSession, Tag
-from portal.services import ServiceError, audit_query
+from portal.services import ServiceError, audit_query, clinic_settings
 from portal.services import patients as registry
 from portal.services import staff as staff_service
 from portal.web import apply_service_error, render, see_other
@@ -108,3 +108,25 @@ def audit_trail():
     query = {k: v for k, v in request.args.items() if k != "before"}
     older_url = url_for("admin.audit_trail", before=rows[-1].id, **query) if more else None
     return render("admin/audit.html", form=form, rows=rows, patients=patients, older_url=older_url)
+
+
+@bp.route("/rules", methods=["GET", "POST"])
+@allow("clinic.rules")
+def rules():
+    """The numbers the clinic's rules run on, by group, and every change made to them (issue 11)."""
+    config = current_app.config
+    errors, submitted = {}, {}
+    if request.method == "POST":
+        if not ActiveForm().validate_on_submit():  # only the CSRF token matters here
+            abort(400)
+        submitted = {key: request.form[key][:200] for key in clinic_settings.REGISTRY if key in request.form}
+        try:
+            changed = clinic_settings.save(config, submitted, current_user)
+        except clinic_settings.SettingsInvalid as err:
+            errors = err.errors
+        except ServiceError as err:
+            return see_other(url_for("admin.rules"), err.message, "error")
+        else:
+            return see_other(url_for("admin.rules"), _("Saved.") if changed else _("Nothing changed."))
+    return render("admin/rules.html", groups=clinic_settings.overview(config), history=clinic_settings.history(config),
+                  errors=errors, submitted=submitted, csrf_form=ActiveForm()), (422 if errors else 200)
