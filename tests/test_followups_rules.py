@@ -27,7 +27,7 @@ def test_first_visit_creates_the_call_the_same_day_due_two_days_later(app, staff
     assert calls[0].event == "first_visit" and "flossing_daily" in calls[0].questions
     assert calls[0].doctor_id == staff["doctor"].id and calls[0].assigned_to_id == staff["consultant"].id
     recall = _open(patient, "recall")
-    assert [(r.due_date - today).days for r in recall] == [182] and recall[0].event == "recall_routine"
+    assert [r.due_date for r in recall] == [followups.add_months(today, 6)] and recall[0].event == "recall_routine"
     assert Survey.select().where(Survey.patient == patient, Survey.source == "visit").count() == 1
     assert AuditEvent.select().where(AuditEvent.object_type == "followup", AuditEvent.patient_id == patient.id).exists()
 
@@ -43,16 +43,16 @@ def test_emergency_is_called_next_day_and_revisit_always_gets_a_call(app, staff,
 
 
 def test_special_patients_are_recalled_every_three_months(app, staff, make_patient):
-    tagged, by_procedure = make_patient(name="牙周"), make_patient(name="种植")
+    tagged, implant_client = make_patient(name="牙周"), make_patient(name="种植")
     with app.app_context():
-        tag = Tag.create(name="牙周病患者")
-        registry.set_tags(tagged, {tag.id})
+        registry.set_tags(tagged, {Tag.create(name="牙周病患者").id})
+        registry.set_tags(implant_client, {Tag.create(name="种植牙客户").id})
         complete_visit(app, staff, tagged, "revisit")
-        complete_visit(app, staff, by_procedure, "revisit", procedures=[procedure("IMP-T", "implant")])
+        complete_visit(app, staff, implant_client, "revisit", procedures=[procedure("IMP-T", "implant")])
         today = local_today(app)
-    for p in (tagged, by_procedure):
+    for p in (tagged, implant_client):
         recall = _open(p, "recall")
-        assert [(r.due_date - today).days for r in recall] == [91] and recall[0].event == "recall_special"
+        assert [r.due_date for r in recall] == [followups.add_months(today, 3)] and recall[0].event == "recall_special"
 
 
 def test_procedure_rules_from_the_catalogue_and_the_rule_table(app, staff, make_patient):
@@ -151,11 +151,11 @@ def test_worker_plans_a_procedure_finished_after_the_visit_was_completed(app, st
         appt = complete_visit(app, staff, patient, "revisit")
         visit = visits.open_visit(patient, staff["doctor"], clinic_today(), appointment=appt)
         run = cat.start(Visit.get_by_id(visit.id), procedure("SUR-W", "surgical"), staff["doctor"], alerts_seen=True)
-        assert tasks.plan_procedure_followups.call_local() == 1
+        assert tasks.plan_procedure_followups.call_local() == 3  # extraction: next day, 2 and 6 months
         assert tasks.plan_procedure_followups.call_local() == 0
         today = local_today(app)
-    planned = Followup.get(Followup.source_key.startswith(f"vp:{run.id}:"))
-    assert planned.event == "department" and (planned.due_date - today).days == 1
+    planned = Followup.select().where(Followup.source_key.startswith(f"vp:{run.id}:")).order_by(Followup.due_date)
+    assert [(f.event, (f.due_date - today).days) for f in planned][0] == ("department", 1)
 
 
 def test_worker_reminds_recalls_due_within_a_week_once(app, staff, make_patient):

@@ -13,8 +13,10 @@ from portal.models.schedule import Appointment
 from portal.models.staff import Staff
 
 # What a rule reacts to. "procedure" matches catalogue codes, "department" catalogue departments,
-# "recall_routine" / "recall_special" plan the long-term recall after a visit.
-RULE_EVENTS = ("first_visit", "emergency", "revisit", "procedure", "department", "recall_routine", "recall_special")
+# "recall_routine" / "recall_special" plan the long-term recall after a visit, "visit_type" adds a
+# follow-up after the visit types it lists.
+RULE_EVENTS = ("first_visit", "emergency", "revisit", "procedure", "department", "recall_routine", "recall_special",
+               "visit_type")
 KINDS = ("call", "review", "recall")
 FOLLOWUP_STATUSES = ("open", "done", "unreached", "cancelled")
 OUTCOMES = ("reached", "no_answer", "wrong_number", "call_back", "declined")

@@ -1,7 +1,9 @@
 """The consultant's worklist and what a call changes: outcomes, answers, escalation to the doctor.
 
-Best time to call (DOMAIN.md): the patient's own preference first; children and the elderly
-outside the midday rest (about 12:00–14:30); working adults at lunchtime or in the evening.
+Best time to call (001 老人儿童避开午休，上班族建议午休回访): the patient's own preference first;
+children and the elderly outside the midday rest (about 12:00–14:30); working adults at lunchtime or
+in the evening. The age group is worked out from the birth date on the day of the call; the windows
+and ages are the clinic's settings (followups.followup_settings).
 """
 import json
 from dataclasses import dataclass
@@ -17,16 +19,10 @@ from portal.models.followup import OUTCOMES
 from portal.models.people import CHANNELS, CONTACT_TIMES
 from portal.services import ServiceError
 from portal.services.clock import to_local, to_utc
-from portal.services.followups import DEFAULT_WARNING_SCORE, QUESTIONS, WARNING_QUESTIONS, _split
+from portal.services.followups import FOLLOWUP_DEFAULTS, QUESTIONS, WARNING_QUESTIONS, _split, followup_settings
+from portal.services.identity import age_on, default_occupation_group
 
-T = time
-PREFERENCE_WINDOWS = {"morning": [(T(9), T(12))], "lunch": [(T(12), T(13, 30))],
-                      "afternoon": [(T(14, 30), T(17, 30))], "evening": [(T(18), T(20))]}
-GROUP_WINDOWS = {"child": [(T(9), T(12)), (T(14, 30), T(19, 30))],      # a parent answers; not in the midday rest
-                 "retired": [(T(9), T(11, 30)), (T(14, 30), T(17, 30))],  # not in the midday rest
-                 "working": [(T(12), T(13, 30)), (T(18), T(20))],         # lunchtime, then the evening
-                 "student": [(T(12), T(12, 30)), (T(17), T(20))]}        # between and after classes
-DEFAULT_MAX_ATTEMPTS = 3
+GROUPS = ("child", "student", "working", "retired")
 
 
 @dataclass(frozen=True)
@@ -37,17 +33,63 @@ class CallSlot:
     why: str          # "callback", "preference" or the occupation group
 
 
-def windows_for(patient: Patient) -> list[tuple[time, time, str]]:
-    own = [(s, e, "preference") for s, e in PREFERENCE_WINDOWS.get(patient.preferred_time, [])]
-    group = patient.occupation_group if patient.occupation_group in GROUP_WINDOWS else "working"
-    return own + [(s, e, group) for s, e in GROUP_WINDOWS[group]]
+def parse_windows(value) -> list[tuple[time, time]]:
+    """A settings value: a list of (start, end) times, or text "09:00-12:00,14:30-19:30"."""
+    if not isinstance(value, str):
+        return [(s, e) for s, e in (value or []) if s < e]
+    found = []
+    for part in _split(value):
+        start, _, end = part.partition("-")
+        try:
+            s, e = time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+        except ValueError:
+            continue
+        if s < e:
+            found.append((s, e))
+    return found
 
 
-def call_slot(patient: Patient, now: datetime, callback_at: datetime | None = None) -> CallSlot:
-    """When to call this person next, seen from `now` (clinic-local)."""
+def _desk_recorded(patient: Patient) -> bool:
+    """Whether the stored occupation was chosen by the desk rather than defaulted from the age at
+    registration (the registry stores its age default when the desk leaves the field empty)."""
+    if patient.occupation_group not in ("student", "working", "retired"):
+        return False
+    if not patient.created_at:
+        return True
+    return patient.occupation_group != default_occupation_group(patient.birth_date, patient.created_at.date())
+
+
+def call_group(patient: Patient, on: date | None, settings: dict | None = None) -> str:
+    """The age group on the day of the call: a child until the clinic's child age, then a student
+    until adulthood; for an adult the occupation the desk recorded counts, else the age decides."""
+    s = settings or FOLLOWUP_DEFAULTS
+    if not patient.birth_date or on is None:
+        return patient.occupation_group if patient.occupation_group in GROUPS else "working"
+    age = age_on(patient.birth_date, on)
+    if age < int(s["child_age"]):
+        return "child"
+    if age < int(s["adult_age"]):
+        return "student"
+    if _desk_recorded(patient):
+        return patient.occupation_group
+    return ("student" if age < int(s["student_until_age"])
+            else "working" if age < int(s["retired_from_age"]) else "retired")
+
+
+def windows_for(patient: Patient, on: date | None = None, settings: dict | None = None) -> list[tuple[time, time, str]]:
+    s = settings or FOLLOWUP_DEFAULTS
+    own = [(a, b, "preference") for a, b in parse_windows(s.get(f"pref_{patient.preferred_time}"))]
+    group = call_group(patient, on, s)
+    windows = parse_windows(s.get(f"windows_{group}")) or parse_windows(FOLLOWUP_DEFAULTS[f"windows_{group}"])
+    return own + [(a, b, group) for a, b in windows]
+
+
+def call_slot(patient: Patient, now: datetime, callback_at: datetime | None = None,
+              settings: dict | None = None) -> CallSlot:
+    """When to call this person next, seen from `now` (clinic-local), on the patient's age that day."""
     if callback_at is not None:
         return CallSlot(0 if callback_at <= now else 1, callback_at, callback_at + timedelta(minutes=30), "callback")
-    windows = windows_for(patient)
+    windows = windows_for(patient, now.date(), settings)
     for s, e, why in windows:  # the preference first: if it is open now or later today, that is the slot
         start, end = datetime.combine(now.date(), s), datetime.combine(now.date(), e)
         if start <= now < end:
@@ -73,10 +115,11 @@ def worklist(today: date, now_local: datetime, config, user: Staff, assigned: st
         q = q.where(Followup.assigned_to.is_null())
     rows = list(q.order_by(Followup.due_date, Followup.id).limit(limit))
     tz = config["PORTAL_TZ"]
+    settings = followup_settings(config)
     items = []
     for f in rows:
         callback = to_local(f.next_try_at, tz) if f.next_try_at else None
-        items.append((call_slot(f.patient, now_local, callback), f))
+        items.append((call_slot(f.patient, now_local, callback, settings), f))
     items.sort(key=lambda it: (it[0].bucket, it[0].start, it[1].due_date))
     return [{"slot": s, "f": f, "overdue": f.due_date < today} for s, f in items]
 
@@ -123,7 +166,7 @@ def clean_answers(followup: Followup, raw: dict) -> dict:
 
 
 def warning_signs(answers: dict, config) -> list[str]:
-    limit = config.get("FOLLOWUP_WARNING_SCORE", DEFAULT_WARNING_SCORE)
+    limit = int(followup_settings(config)["warning_score"])
     found = []
     for key in WARNING_QUESTIONS:
         value = answers.get(key)
@@ -158,7 +201,7 @@ def record_call(followup: Followup, actor: Staff, outcome: str, config, answers:
         fields = {"outcome": outcome}
         if outcome == "no_answer":
             fields["attempts"] = followup.attempts + 1
-            if fields["attempts"] >= config.get("FOLLOWUP_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS):
+            if fields["attempts"] >= int(followup_settings(config)["max_attempts"]):
                 fields.update(status="unreached", closed_at=now)
                 result_ids.append(outbox.queue(patient, "followup_unreached", now, f"followup:{followup.id}:unreached",
                                                config))

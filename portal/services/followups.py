@@ -6,6 +6,7 @@ and remembers the rule's version, so a later edit never rewrites what was planne
 unique source key: planning twice (a retry, the worker's catch-up scan) changes nothing. Two calls
 for one patient on the same day become one call: the second row is kept as "merged" into the first.
 """
+import calendar
 import json
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -21,7 +22,8 @@ from portal.db import unit_of_work
 from portal.models import (Appointment, Followup, FollowupRule, Patient, PatientTag, Procedure, Staff, Tag, Visit,
                            VisitProcedure, new_code, utcnow)
 from portal.models.followup import KINDS, RULE_EVENTS
-from portal.services import ServiceError
+from portal.models.schedule import VISIT_TYPES
+from portal.services import ServiceError, clinic_settings
 from portal.services.clock import to_local
 
 # Question key -> (label, scale). A "scale" answer is 0–10; "yesno" is yes/no.
@@ -33,7 +35,87 @@ QUESTIONS = {
     "stable": (_l("Restoration or implant feels stable"), "yesno"), "satisfied": (_l("Satisfied with the care"), "yesno"),
 }
 WARNING_QUESTIONS = ("pain", "swelling", "bleeding", "exudate")
-DEFAULT_WARNING_SCORE = 7  # a 0–10 answer at or above this escalates (FOLLOWUP_WARNING_SCORE)
+
+# The numbers the manager changes live in the clinic's versioned settings (portal.services.clinic_settings,
+# keys "followups.<name>", edited on the settings screen) and are read through followup_settings(config):
+# recall intervals in calendar months (001 常规六个月，特殊三个月), the ages that decide who is called as a
+# child, a student, a working adult or a retired person, and the call windows by age group
+# (windows_<group>) and by the patient's own preference (pref_<time>) (001 老人儿童避开午休，
+# 上班族建议午休回访), plus the call limits (warning_score, max_attempts).
+FOLLOWUP_DEFAULTS = {
+    "recall_routine_months": 6, "recall_special_months": 3,
+    "child_age": 12, "adult_age": 18, "student_until_age": 23, "retired_from_age": 60,
+    "windows_child": "09:00-12:00,14:30-19:30",     # a parent answers; never in the midday rest
+    "windows_retired": "09:00-11:30,14:30-17:30",   # never in the midday rest
+    "windows_working": "12:00-13:30,18:00-20:00",   # lunchtime, then the evening
+    "windows_student": "12:00-12:30,17:00-20:00",   # between and after classes
+    "pref_morning": "09:00-12:00", "pref_lunch": "12:00-13:30", "pref_afternoon": "14:30-17:30",
+    "pref_evening": "18:00-20:00",
+    "warning_score": 7, "max_attempts": 3,
+}
+_AGE_LABELS = {
+    "child_age": _l("Called as a child (a parent answers) below this age"),
+    "adult_age": _l("From this age the occupation the desk records decides the call times"),
+    "student_until_age": _l("Adults with no recorded occupation count as students below this age"),
+    "retired_from_age": _l("Adults with no recorded occupation count as retired from this age"),
+}
+_AGE_LIMITS = {"child_age": (1, 18), "adult_age": (12, 25), "student_until_age": (16, 40), "retired_from_age": (40, 90)}
+
+
+def _store_keys(name: str) -> list[str]:
+    """Where the settings store may keep one of our names ("followups.<name>" or "followup.<name>",
+    group windows also as "followup.windows.<group>")."""
+    keys = [f"followups.{name}", f"followup.{name}"]
+    if name.startswith("windows_"):
+        keys.append(f"followup.windows.{name[len('windows_'):]}")
+    if name.startswith("pref_"):
+        keys.append(f"followup.windows.{name}")
+    return keys
+
+
+def _declare_missing() -> None:
+    """The ages are settings too: declare those the settings registry does not know yet."""
+    prefix = "followups." if any(k.startswith("followups.") for k in clinic_settings.REGISTRY) else "followup."
+    for name, label in _AGE_LABELS.items():
+        if not any(k in clinic_settings.REGISTRY for k in _store_keys(name)):
+            low, high = _AGE_LIMITS[name]
+            clinic_settings.define(prefix + name, FOLLOWUP_DEFAULTS[name], "int", label, minimum=low, maximum=high,
+                                   group="followups")
+
+
+_declare_missing()
+
+
+def followup_settings(config) -> dict:
+    """The follow-up numbers in force (one query): FOLLOWUP_DEFAULTS overlaid with the clinic's
+    current values from the settings store."""
+    stored = clinic_settings.all_values(config)
+    values = dict(FOLLOWUP_DEFAULTS)
+    for name in values:
+        key = next((k for k in _store_keys(name) if k in stored), None)
+        if key is not None:
+            values[name] = stored[key]
+    return values
+
+
+def add_months(day: date, months: int) -> date:
+    """Calendar months: 15 January + 6 = 15 July; a month end clamps (31 August + 6 = 28/29 February)."""
+    years, month0 = divmod(day.month - 1 + int(months), 12)
+    year, month = day.year + years, month0 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+# After-care stages (004 追踪周期): short (first week: wound, abnormal reactions), medium (1–3 months:
+# stability), long (6–12 months: durability and satisfaction). A rule's stage follows from its days.
+SHORT_TERM_MAX_DAYS = 14
+MEDIUM_TERM_MAX_DAYS = 100
+STAGES = ("short", "medium", "long")
+
+
+def stage_of(days: int) -> str:
+    return "short" if days <= SHORT_TERM_MAX_DAYS else "medium" if days <= MEDIUM_TERM_MAX_DAYS else "long"
+
+SPECIAL_MARKS = "牙周病患者,种植牙客户,正畸患者,牙周炎,牙周病,periodontitis,mobility,implant"
 
 # The clinic's defaults (DOMAIN.md "Follow-up calls"); created once, then edited as data.
 # Rule names are the clinic's own data (the manager renames them); they are written once in the
@@ -42,14 +124,20 @@ DEFAULT_RULES = [
     (_l("First-visit call"), "first_visit", "", 2, "call", "pain,swelling,flossing_daily,technique_mastered,satisfied"),
     (_l("Emergency call"), "emergency", "", 1, "call", "relieved,pain,swelling,exudate"),
     (_l("Revisit call"), "revisit", "", 2, "call", "pain,swelling,bleeding,satisfied"),
-    (_l("Extraction: next day"), "department", "surgical", 1, "call", "pain,swelling,bleeding"),
+    (_l("Extraction: next day"), "department", "surgical", 1, "call", "pain,swelling,bleeding,exudate"),
+    (_l("Extraction: healing (2 months)"), "department", "surgical", 60, "call", "pain,satisfied"),
+    (_l("Extraction: 6 months (replacing the tooth)"), "department", "surgical", 182, "call", "satisfied"),
     (_l("Implant: first week"), "department", "implant", 7, "call", "pain,swelling,exudate,bleeding"),
     (_l("Implant: stability (2 months)"), "department", "implant", 60, "call", "stable,pain,satisfied"),
     (_l("Implant: durability (9 months)"), "department", "implant", 270, "review", "stable,satisfied"),
     (_l("Aesthetic work: first week"), "department", "aesthetic", 7, "call", "pain,stable,satisfied"),
     (_l("Aesthetic work: 2 months"), "department", "aesthetic", 60, "call", "stable,satisfied"),
+    (_l("Aesthetic work: durability (9 months)"), "department", "aesthetic", 270, "review", "stable,satisfied"),
+    # Recalls: the interval is the clinic setting in months (recall_*_months), not the days here.
     (_l("Routine recall"), "recall_routine", "", 182, "recall", ""),
-    (_l("Special recall"), "recall_special", "periodontal,implant,orthodontic,牙周病患者,种植牙客户,正畸患者", 91, "recall", ""),
+    # Special = periodontal disease or another special condition: a patient tag, a word in a visit's
+    # diagnosis, or a chart finding in effect (chart kinds such as mobility, implant).
+    (_l("Special recall"), "recall_special", SPECIAL_MARKS, 91, "recall", ""),
 ]
 
 
@@ -110,6 +198,10 @@ def _clean_rule(data: RuleData) -> dict:
         raise ServiceError(_l("Unknown questions: %(q)s.", q=", ".join(unknown)), field="questions")
     if data.event in ("procedure", "department") and not _split(data.applies_to):
         raise ServiceError(_l("Say which procedure codes or departments the rule applies to."), field="applies_to")
+    if data.event == "visit_type" and (not _split(data.applies_to)
+                                       or any(v not in VISIT_TYPES for v in _split(data.applies_to))):
+        raise ServiceError(_l("Say which visit types the rule applies to: %(types)s.", types=", ".join(VISIT_TYPES)),
+                           field="applies_to")
     return {"name": data.name.strip()[:60], "event": data.event, "applies_to": ",".join(_split(data.applies_to))[:200],
             "offset_days": int(data.offset_days), "kind": data.kind, "questions": ",".join(_split(data.questions)),
             "active": bool(data.active)}
@@ -132,47 +224,94 @@ def save_rule(data: RuleData, actor: Staff, rule: FollowupRule | None = None) ->
 
 # --- planning -------------------------------------------------------------------------------------
 
+# Every return visit gets a call (001 每次复诊都应回访): revisit, recall and check-up visits alike.
+VISIT_EVENTS = {"first": "first_visit", "emergency": "emergency", "revisit": "revisit", "recall": "revisit",
+                "followup": "revisit"}
+
+
 def _visit_plans(appt: Appointment, day: date, active: list[FollowupRule]) -> list[Plan]:
-    event = {"first": "first_visit", "emergency": "emergency", "revisit": "revisit"}.get(appt.visit_type)
-    return [Plan(f"appt:{appt.id}:rule:{r.id}", event, r.kind, r.name, r.questions, day + timedelta(days=r.offset_days), r)
-            for r in active if event and r.event == event]
+    event = VISIT_EVENTS.get(appt.visit_type)
+    plans = [Plan(f"appt:{appt.id}:rule:{r.id}", event, r.kind, r.name, r.questions, day + timedelta(days=r.offset_days), r)
+             for r in active if event and r.event == event]
+    return plans + [Plan(f"appt:{appt.id}:rule:{r.id}", r.event, r.kind, r.name, r.questions,
+                         day + timedelta(days=r.offset_days), r)
+                    for r in active if r.event == "visit_type" and appt.visit_type in _split(r.applies_to)]
 
 
-def _procedure_plans(run: VisitProcedure, proc: Procedure, day: date, active: list[FollowupRule]) -> list[Plan]:
-    plans = [Plan(f"vp:{run.id}:rule:{r.id}", r.event, r.kind, f"{r.name} · {proc.name_zh}", r.questions,
-                  day + timedelta(days=r.offset_days), r)
-             for r in active if (r.event == "procedure" and proc.code in _split(r.applies_to))
-             or (r.event == "department" and proc.department in _split(r.applies_to))]
+def catalogue_after_care(proc: Procedure) -> list[dict]:
+    """The procedure's own after-care entries, cleaned: [{stage, kind, topic, questions, days|months}].
+
+    An entry gives "after_days" or "after_months"; "stage" (short / medium / long) says it replaces
+    the rule table's follow-up of that stage for this procedure."""
     try:
-        from_catalogue = json.loads(proc.followup_rules or "[]")
+        raw = json.loads(proc.followup_rules or "[]")
     except ValueError:
-        from_catalogue = []
-    for i, item in enumerate(from_catalogue if isinstance(from_catalogue, list) else []):
-        if not isinstance(item, dict) or not str(item.get("after_days", "")).isdigit():
+        raw = []
+    items = []
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, dict):
+            continue
+        days, months = str(item.get("after_days", "")), str(item.get("after_months", ""))
+        if not (days.isdigit() or months.isdigit()):
             continue
         kind = item.get("kind") if item.get("kind") in KINDS else "call"
         questions = ",".join(q for q in _split(str(item.get("questions", ""))) if q in QUESTIONS) or "pain,swelling"
-        topic = f"{proc.name_zh} · {item.get('topic', '')}".strip(" ·")[:200]
-        plans.append(Plan(f"vp:{run.id}:cat:{i}", "procedure", kind, topic, questions,
-                          day + timedelta(days=int(item["after_days"])), None))
+        items.append({"stage": item.get("stage") if item.get("stage") in STAGES else "", "kind": kind,
+                      "topic": str(item.get("topic", ""))[:120], "questions": questions,
+                      "days": int(days) if days.isdigit() else None, "months": int(months) if months.isdigit() else None})
+    return items
+
+
+def _procedure_plans(run: VisitProcedure, proc: Procedure, day: date, active: list[FollowupRule]) -> list[Plan]:
+    own = catalogue_after_care(proc)
+    replaced = {item["stage"] for item in own if item["stage"]}
+    plans = [Plan(f"vp:{run.id}:rule:{r.id}", r.event, r.kind, f"{r.name} · {proc.name_zh}", r.questions,
+                  day + timedelta(days=r.offset_days), r)
+             for r in active if ((r.event == "procedure" and proc.code in _split(r.applies_to))
+                                 or (r.event == "department" and proc.department in _split(r.applies_to)))
+             and not (r.kind != "recall" and stage_of(r.offset_days) in replaced)]
+    for i, item in enumerate(own):
+        due = add_months(day, item["months"]) if item["months"] is not None else day + timedelta(days=item["days"])
+        topic = f"{proc.name_zh} · {item['topic']}".strip(" ·")[:200]
+        plans.append(Plan(f"vp:{run.id}:cat:{i}", "procedure", item["kind"], topic, item["questions"], due, None))
     return plans
 
 
-def is_special(patient_id: int, procedures: list[Procedure], rule: FollowupRule) -> bool:
-    marks = set(_split(rule.applies_to))
-    if any(p.department in marks or p.code in marks for p in procedures):
+def _special_marks_found(patient_id: int, marks: list[str], today: date) -> bool:
+    from portal.services import chart as chart_entries
+    from portal.services.chart_teeth import KINDS as CHART_KINDS
+    if not marks:
+        return False
+    if Tag.select().join(PatientTag).where(PatientTag.patient == patient_id, Tag.name.in_(marks)).exists():
         return True
-    tags = Tag.select(Tag.name).join(PatientTag).where(PatientTag.patient == patient_id, Tag.name.in_(list(marks)))
-    return tags.exists()
+    words = [m for m in marks if m not in CHART_KINDS]
+    if words:
+        cond = Visit.diagnosis.contains(words[0])
+        for w in words[1:]:
+            cond |= Visit.diagnosis.contains(w)
+        if Visit.select(Visit.id).where(Visit.patient == patient_id, cond).exists():
+            return True
+    findings = {m for m in marks if m in CHART_KINDS}
+    if findings:
+        entries = chart_entries.current_entries(Patient.get_by_id(patient_id), today)
+        return any(e.kind in findings and e.status in ("existing", "done") for e in entries)
+    return False
 
 
-def _recall_plan(appt: Appointment, day: date, procedures: list[Procedure], active: list[FollowupRule]) -> list[Plan]:
+def is_special(patient_id: int, rule: FollowupRule, today: date) -> bool:
+    """001 特殊: periodontal disease or another special condition, by tag, diagnosis or chart finding.
+    Which procedure was done does not count (a routine scaling is not periodontal disease)."""
+    return _special_marks_found(patient_id, _split(rule.applies_to), today)
+
+
+def _recall_plan(appt: Appointment, day: date, active: list[FollowupRule], settings: dict) -> list[Plan]:
     special = next((r for r in active if r.event == "recall_special"), None)
     routine = next((r for r in active if r.event == "recall_routine"), None)
-    rule = special if special and is_special(appt.patient_id, procedures, special) else routine
+    rule = special if special and is_special(appt.patient_id, special, day) else routine
     if rule is None:
         return []
-    return [Plan(f"recall:{appt.id}", rule.event, "recall", rule.name, "", day + timedelta(days=rule.offset_days), rule)]
+    months = settings["recall_special_months" if rule.event == "recall_special" else "recall_routine_months"]
+    return [Plan(f"recall:{appt.id}", rule.event, "recall", rule.name, "", add_months(day, int(months)), rule)]
 
 
 def _least_busy_consultant() -> Staff | None:
@@ -185,14 +324,19 @@ def _least_busy_consultant() -> Staff | None:
 
 def create_plans(patient_id: int, doctor_id: int | None, plans: list[Plan], appointment=None,
                  actor: Staff | None = None) -> list[Followup]:
-    """Insert what is not there yet; a second call the same day merges into the first."""
+    """Insert what is not there yet; a second call the same day merges into the first, and a patient
+    has one open recall: a procedure's own recall adds its topic to the rule's recall, whose date
+    (the clinic's interval in calendar months) stands."""
     if not plans:
         return []
+    plans = sorted(plans, key=lambda p: not _is_rule_recall(p.kind, p.event))  # the rule's recall first
     keys = [p.key for p in plans]
     known = {k for (k,) in Followup.select(Followup.source_key).where(Followup.source_key.in_(keys)).tuples()}
     due_days = {p.due for p in plans}
     open_rows = {(f.kind, f.due_date): f for f in Followup.select().where(
         Followup.patient == patient_id, Followup.status == "open", Followup.due_date.in_(list(due_days)))}
+    open_recall = (Followup.select().where(Followup.patient == patient_id, Followup.status == "open",
+                                           Followup.kind == "recall").order_by(Followup.id).first())
     restricted = Patient.select(Patient.restricted).where(Patient.id == patient_id).scalar()
     consultant = None if restricted else _least_busy_consultant()  # a restricted patient: the manager's list
     made = []
@@ -204,6 +348,10 @@ def create_plans(patient_id: int, doctor_id: int | None, plans: list[Plan], appo
                           rule_version=plan.rule.version if plan.rule else 0, event=plan.event, kind=plan.kind,
                           topic=plan.topic[:200], questions=plan.questions, due_date=plan.due, source_key=plan.key[:120],
                           assigned_to=consultant)
+            if plan.kind == "recall" and open_recall is not None:
+                _merge_recall(open_recall, plan)
+                Followup.create(status="merged", outcome="merged", closed_at=utcnow(), **fields)
+                continue
             twin = open_rows.get((plan.kind, plan.due))
             if twin is not None and plan.kind != "recall":
                 merged_q = ",".join(dict.fromkeys(_split(twin.questions) + _split(plan.questions)))
@@ -214,11 +362,29 @@ def create_plans(patient_id: int, doctor_id: int | None, plans: list[Plan], appo
                 continue
             row = Followup.create(**fields)
             open_rows[(plan.kind, plan.due)] = row
+            if plan.kind == "recall":
+                open_recall = row
             made.append(row)
         if made:
             audit.record("create", patient=patient_id, object_type="followup", actor=actor,
                          object_ref=",".join(r.code for r in made)[:40], detail={"planned": [p.key for p in plans]})
     return made
+
+
+def _is_rule_recall(kind: str, event: str) -> bool:
+    return kind == "recall" and event in ("recall_routine", "recall_special")
+
+
+def _merge_recall(row: Followup, plan: Plan) -> None:
+    """One recall per patient: fold `plan` into the open recall `row` (the rule's date and kind win)."""
+    topic = row.topic if plan.topic in row.topic else f"{row.topic}; {plan.topic}"[:200]
+    fields = {"topic": topic}
+    if _is_rule_recall(plan.kind, plan.event) and not _is_rule_recall(row.kind, row.event):
+        fields.update(event=plan.event, due_date=plan.due, rule=plan.rule,
+                      rule_version=plan.rule.version if plan.rule else 0)
+    Followup.update(**fields).where(Followup.id == row.id).execute()
+    for key, value in fields.items():
+        setattr(row, key, value)
 
 
 def _completed_runs(appt: Appointment) -> list[tuple[VisitProcedure, Procedure]]:
@@ -242,7 +408,7 @@ def on_visit_completed(appt: Appointment, actor: Staff | None, config) -> list[F
     for run, proc in runs:
         plans += _procedure_plans(run, proc, day, active)
     close_recalls(appt.patient_id)
-    plans += _recall_plan(appt, day, [p for _, p in runs], active)
+    plans += _recall_plan(appt, day, active, followup_settings(config))
     made = create_plans(appt.patient_id, appt.doctor_id, plans, appointment=appt, actor=actor)
     from portal.services import surveys
     surveys.plan_after_visit(appt, runs[0][1] if runs else None, day)

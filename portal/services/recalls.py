@@ -1,4 +1,5 @@
-"""Long-term recall (长期回访): routine every 6 months, special cases every 3 (rules in followups).
+"""Long-term recall (长期回访): routine every 6 months, special cases every 3, in calendar months
+(the clinic's settings, read through followups.followup_settings; planning in followups).
 
 A recall is a follow-up of kind "recall", planned when a visit completes and kept ("visited")
 when the next visit completes. Reminders go through the outbox, once per recall.
@@ -33,9 +34,9 @@ def send_reminders(recalls, config, day: date | None = None) -> list[int]:
     return [i for i in ids if i]
 
 
-def compliance(months: int = 6, today: date | None = None) -> list[dict]:
-    """Per month of the due date: recalls due, kept by a visit, and the share kept. One grouped query."""
-    today = today or date.today()
+def compliance(today: date, months: int = 6) -> list[dict]:
+    """Per month of the due date: recalls due, kept by a visit, and the share kept. One grouped query.
+    `today` is the clinic's date (never the server's)."""
     start = (today.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
     rows = (Followup.select(Followup.due_date, Followup.outcome)
             .where(Followup.kind == "recall", Followup.due_date >= start, Followup.due_date <= today,

@@ -10,7 +10,8 @@ OUTCOME_CHOICES = [("reached", _l("Reached")), ("no_answer", _l("No answer")), (
 KIND_CHOICES = [("call", _l("Call")), ("review", _l("Review visit")), ("recall", _l("Recall"))]
 EVENT_CHOICES = [("first_visit", _l("First visit")), ("emergency", _l("Emergency")), ("revisit", _l("Revisit")),
                  ("procedure", _l("Procedure codes")), ("department", _l("Department")),
-                 ("recall_routine", _l("Routine recall")), ("recall_special", _l("Special recall"))]
+                 ("recall_routine", _l("Routine recall")), ("recall_special", _l("Special recall")),
+                 ("visit_type", _l("Visit types"))]
 
 
 class CallForm(BaseForm):

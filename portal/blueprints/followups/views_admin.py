@@ -62,7 +62,8 @@ def rules():
             return see_other(url_for("followups.rules"), _("Rule added."))
     status = 422 if request.method == "POST" else 200
     return render("followups/rules.html", rules=followups.rules(active_only=False), form=form,
-                  questions=QUESTIONS), status
+                  questions=QUESTIONS, settings=followups.followup_settings(current_app.config),
+                  stage_of=followups.stage_of), status
 
 
 @bp.route("/followups/rules/<code>", methods=["GET", "POST"])
@@ -78,7 +79,8 @@ def rule_edit(code):
         else:
             return see_other(url_for("followups.rules"), _("Rule saved. Follow-ups already planned keep their dates."))
     status = 422 if request.method == "POST" else 200
-    return render("followups/rule_edit.html", rule=rule, form=form, questions=QUESTIONS), status
+    return render("followups/rule_edit.html", rule=rule, form=form, questions=QUESTIONS,
+                  settings=followups.followup_settings(current_app.config)), status
 
 
 @bp.route("/followups/articles")
