@@ -236,3 +236,30 @@ def test_the_rules_screen_shows_recall_months_and_after_care_stages(app, staff, 
     bad = manager.post("/followups/rules", data={"name": "Nonsense", "event": "visit_type", "applies_to": "party",
                                                 "offset_days": "3", "kind": "call", "active": "y"})
     assert bad.status_code == 422 and "visit types" in bad.get_data(as_text=True)
+
+
+def test_migration_0012_gives_a_clinic_seeded_earlier_the_missing_after_care_stages(tmp_path):
+    """A clinic whose rules were seeded before: extraction gets 2 and 6 months, aesthetic work 9 months,
+    and the special recall reads diagnoses and findings; a rule the manager edited is left alone."""
+    from portal import create_app
+    from portal.db import db
+    from portal.migrations import m0012_followup_stages as step
+    from portal.migrations import migrate
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'old.db'}", "TESTING": True, "SECRET_KEY": "t"})
+    with app.app_context():
+        db.connect(reuse_if_open=True)
+        migrate(target=10)
+        old = [("R1", "拔牙：次日", "department", "surgical", 1, "call"),
+               ("R2", "美学：2个月", "department", "aesthetic", 60, "call"),
+               ("R3", "美学：我自己的一年", "department", "aesthetic", 365, "call"),
+               ("R4", "特殊复查", "recall_special", step.OLD_SPECIAL, 91, "recall")]
+        for row in old:
+            db.execute_sql("INSERT INTO followup_rule (code, name, event, applies_to, offset_days, kind, questions, "
+                           "active, version, updated_at) VALUES (?, ?, ?, ?, ?, ?, '', 1, 1, '2026-01-01 00:00:00')",
+                           row)
+        migrate()
+        rows = db.execute_sql("SELECT applies_to, offset_days, version FROM followup_rule ORDER BY id").fetchall()
+        db.close()
+    assert sorted((a, d) for a, d, _ in rows if a in ("surgical", "aesthetic")) == [
+        ("aesthetic", 60), ("aesthetic", 365), ("surgical", 1), ("surgical", 60), ("surgical", 182)]
+    assert (step.NEW_SPECIAL, 91, 2) in rows
