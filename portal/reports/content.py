@@ -29,7 +29,9 @@ URGENCY_HINTS = {1: _l("Please book within two weeks; call us at once if it hurt
                  3: _l("Nothing to do now; we check it at every visit."),
                  4: _l("Look after it with brushing, floss and regular check-ups.")}
 DONE_KINDS = {"filling", "sealant", "crown", "veneer", "bridge_abutment", "bridge_pontic", "root_canal",
-              "implant", "erupted"}
+              "implant", "erupted", "extraction"}
+# Words for work already done where the kind's plain word describes the plan.
+PLAIN_DONE = {"extraction": _l("Tooth taken out")}
 CARE_TIPS = {
     "child": [_l("Brush twice a day with a pea-sized smear of fluoride toothpaste; parents help until about 8."),
               _l("Fluoride varnish every 6 months and sealants on the new molars prevent most cavities."),
@@ -92,17 +94,25 @@ def _urgency(entry) -> int:
     return 3
 
 
+def _plain(entry):
+    if entry.status != "planned" and entry.kind in PLAIN_DONE:
+        return PLAIN_DONE[entry.kind]
+    return PLAIN.get(entry.kind, entry.kind)
+
+
 def findings(view) -> list[tuple]:
-    """Chart entries in effect, in plain words, grouped by urgency (most urgent first)."""
+    """Chart entries still standing (later work on the same surfaces or tooth settles earlier ones),
+    in plain words, grouped by urgency (most urgent first)."""
     from portal.blueprints.chart.svg import tooth_name
     from portal.services.chart_teeth import SURFACE_LABELS
     groups: dict[int, list[Finding]] = {}
     for e in sorted(view.entries, key=lambda e: e.tooth):
         where = tooth_name(e.tooth)
-        if e.surfaces:
-            where += " · " + ", ".join(str(SURFACE_LABELS[s]) for s in e.surfaces)
+        surfaces = view.surfaces.get(e.id, e.surfaces) if view.surfaces else e.surfaces
+        if surfaces:
+            where += " · " + ", ".join(str(SURFACE_LABELS[s]) for s in surfaces)
         groups.setdefault(_urgency(e), []).append(
-            Finding(e.tooth, where, PLAIN.get(e.kind, e.kind), e.kind, e.status == "planned", _urgency(e)))
+            Finding(e.tooth, where, _plain(e), e.kind, e.status == "planned", _urgency(e)))
     return [(u, URGENCY_TITLES[u], URGENCY_HINTS[u], groups[u]) for u in sorted(groups)]
 
 

@@ -11,8 +11,8 @@ from portal.db import unit_of_work
 from portal.models import ChartEntry, Patient, Staff, Visit, new_code
 from portal.models.chart import ENTRY_STATUSES
 from portal.services import ServiceError
-from portal.services.chart_teeth import (KINDS, Slot, dentition, dentition_type, valid_grade, valid_kind,
-                                         valid_surfaces, valid_tooth)
+from portal.services.chart_teeth import (KINDS, Slot, dentition, dentition_type, implausible_for_age, valid_grade,
+                                         valid_kind, valid_surfaces, valid_tooth)
 
 
 @dataclass
@@ -23,6 +23,7 @@ class EntryData:
     surfaces: str = ""
     grade: object = None
     note: str = ""
+    override: str = ""   # why a tooth unusual for the patient's age is right (a real anomaly)
 
 
 def _clean(data: EntryData) -> dict:
@@ -45,17 +46,38 @@ def _check_visit(patient: Patient, visit: Visit | None) -> None:
                               "or add an addendum."))
 
 
+def _age_override(patient: Patient, values: dict, override: str, on: date) -> str:
+    """Refuse a tooth clearly implausible at the patient's age on `on`, unless the record already has
+    that tooth or the clinician gives a reason (a real anomaly: a retained primary tooth, early
+    eruption). Returns the reason to audit, or ""."""
+    problem = implausible_for_age(values["tooth"], values["kind"], patient.birth_date, on)
+    if problem is None:
+        return ""
+    if ChartEntry.select().where(ChartEntry.patient == patient, ChartEntry.tooth == values["tooth"],
+                                 ChartEntry.recorded_on <= on, ChartEntry.entered_in_error == False  # noqa: E712
+                                 ).exists():
+        return ""  # already on record (accepted before): a retained tooth stays chartable
+    reason = (override or "").strip()[:200]
+    if not reason:
+        raise ServiceError(_l("%(problem)s If it is a real anomaly, give the reason in \"Unusual for the age\".",
+                              problem=problem), field="tooth")
+    return reason
+
+
 def record(patient: Patient, data: EntryData, actor: Staff, on: date, visit: Visit | None = None) -> ChartEntry:
     values = _clean(data)
     _check_visit(patient, visit)
     if visit is not None:
         on = visit.visit_date
+    override = _age_override(patient, values, data.override, on)
     with unit_of_work():
         entry = ChartEntry.create(code=new_code(), patient=patient, visit=visit, recorded_on=on,
                                   recorded_by=actor, **values)
+        detail = {"tooth": entry.tooth, "kind": entry.kind, "status": entry.status, "surfaces": entry.surfaces}
+        if override:
+            detail["age_override"] = override
         audit.record("create", patient=patient, object_type="chart_entry", object_ref=entry.code, actor=actor,
-                     detail={"tooth": entry.tooth, "kind": entry.kind, "status": entry.status,
-                             "surfaces": entry.surfaces})
+                     detail=detail)
     return entry
 
 
@@ -138,6 +160,53 @@ def in_effect(entries: list[ChartEntry], on: date) -> list[ChartEntry]:
     return [e for e in visible if e.id not in replaced and not e.entered_in_error]
 
 
+# A later entry (existing or done, not planned) on the same tooth settles what came before it:
+# the latest entry on a surface is that surface's state (a done filling treats the caries under
+# it); a crown or a replacement covers every surface; a tooth taken out, missing or replaced
+# (implant, pontic) ends everything recorded on it before; done work completes the same work
+# planned before it.
+COVERS_SURFACES = {"crown", "implant", "bridge_pontic", "extraction", "missing"}
+ENDS_TOOTH = {"implant", "bridge_pontic", "extraction", "missing"}
+
+
+def outstanding(entries: list[ChartEntry]) -> dict[int, str]:
+    """The entries (in effect, any order) still standing once later entries on the same surfaces or
+    tooth are taken into account: entry id -> the surfaces it still speaks for ("" for a
+    whole-tooth entry). Entries that later work settled are left out."""
+    by_tooth = defaultdict(list)
+    for e in entries:
+        by_tooth[e.tooth].append(e)
+    standing = {}
+    for es in by_tooth.values():
+        es.sort(key=lambda e: (e.recorded_on, e.id))
+        for i, e in enumerate(es):
+            left = set(e.surfaces)
+            ended = False
+            for later in es[i + 1:]:
+                if later.status == "planned":
+                    continue
+                if later.kind in ENDS_TOOTH or (later.kind in COVERS_SURFACES and left):
+                    ended = True
+                    break
+                if left:
+                    left -= set(later.surfaces)
+                    if not left:
+                        ended = True
+                        break
+                elif e.status == "planned" and later.kind == e.kind:
+                    ended = True
+                    break
+            if not ended:
+                standing[e.id] = "".join(ch for ch in e.surfaces if ch in left)
+    return standing
+
+
+def standing_entries(entries: list[ChartEntry]) -> list[ChartEntry]:
+    """`entries` (in effect) without those later entries settled, in the same order."""
+    keep = outstanding(entries)
+    return [e for e in entries if e.id in keep]
+
+
 @dataclass
 class ToothView:
     slot: Slot
@@ -166,9 +235,10 @@ class ChartView:
     on: date
     teeth: dict          # position (11–48) -> ToothView
     dentition: str
-    entries: list        # in effect on `on`
+    entries: list        # in effect on `on` and still standing (not settled by a later entry)
     dates: list          # dates with entries, for the timeline
     others: dict         # entries on teeth the chart does not show at this date (tooth -> entries)
+    surfaces: dict = field(default_factory=dict)  # entry id -> surfaces it still speaks for
 
     def row(self, quadrants):
         """Positions in display order: the patient's right on the viewer's left."""
@@ -185,16 +255,21 @@ def build(patient: Patient, on: date, entries: list[ChartEntry] | None = None) -
         current, dates = current_entries(patient, on), recent_dates(patient)
     else:
         current, dates = in_effect(entries, on), sorted({e.recorded_on for e in entries})
-    by_tooth = defaultdict(list)
+    history = defaultdict(list)
     for e in current:
+        if e.status != "planned":
+            history[e.tooth].append(e.kind)
+    slots = dentition(patient.birth_date, on, dict(history))
+    surfaces = outstanding(current)
+    standing = [e for e in current if e.id in surfaces]
+    by_tooth = defaultdict(list)
+    for e in standing:
         by_tooth[e.tooth].append(e)
-    history = {t: [e.kind for e in es if e.status != "planned"] for t, es in by_tooth.items()}
-    slots = dentition(patient.birth_date, on, history)
     teeth = {pos: ToothView(slot, by_tooth.get(slot.tooth, [])) for pos, slot in slots.items()}
     shown = {s.tooth for s in slots.values()}
     others = {t: es for t, es in by_tooth.items() if t not in shown}
-    return ChartView(on=on, teeth=teeth, dentition=dentition_type(slots), entries=current, dates=dates,
-                     others=others)
+    return ChartView(on=on, teeth=teeth, dentition=dentition_type(slots), entries=standing, dates=dates,
+                     others=others, surfaces=surfaces)
 
 
 def tooth_history(entries: list[ChartEntry], tooth: int) -> list[ChartEntry]:

@@ -200,3 +200,45 @@ def dentition_type(slots: dict[int, Slot]) -> str:
 
 DENTITION_LABELS = {"none": _l("No teeth yet"), "primary": _l("Primary dentition"),
                     "mixed": _l("Mixed dentition"), "permanent": _l("Permanent dentition")}
+
+
+# --- is this tooth plausible at the patient's age? ----------------------------------------
+# The earliest age (years) at which a clinician would accept a finding on a tooth: generous
+# margins before the typical eruption ages above, so only clearly implausible entries are refused
+# (a permanent molar on a 2-year-old, a third molar on a 9-year-old). Tooth germs seen on an X-ray
+# are recorded as "unerupted", which is allowed at any age.
+PERMANENT_EARLIEST = {1: 4.5, 2: 5.0, 3: 7.0, 4: 7.0, 5: 7.5, 6: 4.5, 7: 9.0, 8: 13.0}
+PRIMARY_EARLIEST = {1: 0.0, 2: 0.4, 3: 0.8, 4: 0.7, 5: 1.3}   # natal incisors exist
+PRIMARY_ADULT_AGE = 18.0   # primary teeth in an adult are retained teeth: recorded with a reason
+PERMANENT_NAMES = {1: _l("a permanent central incisor"), 2: _l("a permanent lateral incisor"),
+                   3: _l("a permanent canine"), 4: _l("a first premolar"), 5: _l("a second premolar"),
+                   6: _l("a first permanent molar"), 7: _l("a second permanent molar"), 8: _l("a third molar")}
+
+
+def implausible_for_age(tooth: int, kind: str, birth_date: date | None, on: date):
+    """None if the tooth fits the patient's age, else the reason (a message for the clinician)."""
+    if birth_date is None or kind == "unerupted":
+        return None
+    age = age_years(birth_date, on)
+    if age < 0:
+        return _l("This date is before the patient's birth date.")
+    position = tooth % 10
+    if not is_primary(tooth):
+        earliest = PERMANENT_EARLIEST[position]
+        if age < earliest:
+            return _l("Tooth %(n)d is %(name)s, which comes through at about %(typical)s years; this patient was "
+                      "%(age)s on that date. Check the tooth number (a child's teeth are 51–85), or record it as "
+                      "unerupted.", n=tooth, name=PERMANENT_NAMES[position],
+                      typical=_fmt_years(_erupts(tooth)), age=_fmt_years(age))
+        return None
+    if age < PRIMARY_EARLIEST[position]:
+        return _l("Tooth %(n)d is a primary tooth that comes through at about %(typical)s years; this patient was "
+                  "%(age)s on that date.", n=tooth, typical=_fmt_years(_erupts(tooth)), age=_fmt_years(age))
+    if age >= PRIMARY_ADULT_AGE:
+        return _l("Tooth %(n)d is a primary (baby) tooth and this patient is an adult. Check the tooth number "
+                  "(permanent teeth are 11–48); a retained primary tooth is recorded with a reason.", n=tooth)
+    return None
+
+
+def _fmt_years(age: float) -> str:
+    return str(int(age)) if age >= 3 else f"{age:.1f}".rstrip("0").rstrip(".")

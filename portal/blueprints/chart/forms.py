@@ -25,6 +25,7 @@ class EntryForm(BaseForm):
     grade = SelectField(_l("Mobility grade"), choices=[("", "–"), ("1", "I"), ("2", "II"), ("3", "III")], default="")
     note = StringField(_l("Note"), validators=[Optional(), Length(max=200)])
     visit = StringField(validators=[Optional(), Length(max=12)])
+    override = StringField(_l("Unusual for the age"), validators=[Optional(), Length(max=200)])
 
 
 class WithdrawForm(BaseForm):

@@ -46,7 +46,7 @@ def _draft_visits(patient):
 def _panel(patient, tooth, on):
     """A tooth's findings on `on` and its latest history: bounded queries, whatever the history length."""
     history = charts.latest_of_tooth(patient, tooth, HISTORY_SHOWN + 1)
-    return {"tooth": tooth, "current": charts.current_entries(patient, on, tooth), "history": history[:HISTORY_SHOWN],
+    return {"tooth": tooth, "current": charts.standing_entries(charts.current_entries(patient, on, tooth)), "history": history[:HISTORY_SHOWN],
             "more": len(history) > HISTORY_SHOWN, "corrected": charts.corrected_ids(history),
             "entry_form": EntryForm(), "withdraw_form": WithdrawForm(), "is_today": on == local_today(),
             "drafts": _draft_visits(patient) if can(current_user, "chart.write") else []}
@@ -79,7 +79,8 @@ def tooth_panel(code, tooth):
 def _entry_data(form, tooth):
     surfaces = "".join(request.form.getlist("surface"))
     return charts.EntryData(tooth=tooth, kind=form.kind.data, status=form.status.data, surfaces=surfaces,
-                            grade=form.grade.data or None, note=form.note.data or "")
+                            grade=form.grade.data or None, note=form.note.data or "",
+                            override=form.override.data or "")
 
 
 def _back(patient, tooth, message, category="success"):
