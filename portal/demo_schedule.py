@@ -44,7 +44,7 @@ def seed_schedule(config, staff: list[Staff], today: date, rng: random.Random) -
                 booked += 1
                 if offset < 0:
                     for status in ("arrived", "seated", "completed"):
-                        booking.change_status(appt, status, frontdesk, config)
+                        booking.change_status(appt, status, frontdesk, config, at=appt.start_at)
     # Messages for past visits have done their job; the demo outbox starts with what is still ahead.
     from portal.models import OutboxMessage, utcnow
     OutboxMessage.update(status="sent", sent_at=utcnow()).where(OutboxMessage.status == "pending",

@@ -83,15 +83,16 @@ def test_first_visit_needs_an_hour(app, staff, make_patient, clinic):
         book(app, staff, make_patient(), clinic, 9, minutes=45, kind="first")
 
 
-def test_status_flow_and_cancellation_reason(app, staff, make_patient, clinic):
+def test_status_flow_and_cancellation_reason(app, staff, make_patient, clinic, clock):
     with app.app_context():
         appt = book(app, staff, make_patient(), clinic, 9)
+        other = book(app, staff, make_patient(name="李二", consents={"reminders": True}), clinic, 10)
+        clock.set(f"{clinic['day'].isoformat()} 08:30")  # status changes happen on the appointment's day
         with pytest.raises(ServiceError):
             booking.change_status(appt, "completed", staff["nurse"], app.config)
         for status in ("arrived", "seated", "completed"):
             booking.change_status(appt, status, staff["nurse"], app.config)
         assert appt.arrived_at and appt.seated_at and appt.completed_at
-        other = book(app, staff, make_patient(name="李二", consents={"reminders": True}), clinic, 10)
         with pytest.raises(ServiceError, match="why"):
             booking.change_status(other, "cancelled", staff["frontdesk"], app.config, "")
         booking.change_status(other, "cancelled", staff["frontdesk"], app.config, "patient ill")

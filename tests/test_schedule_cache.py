@@ -29,9 +29,10 @@ def _book(app, staff, clinic, patient, hour=10, chair=0):
                          clinic["at"](hour), 30, "revisit", app.config)
 
 
-def test_changes_the_grid_shows_move_the_version_and_others_do_not(app, staff, clinic, make_patient):
+def test_changes_the_grid_shows_move_the_version_and_others_do_not(app, staff, clinic, make_patient, clock):
     p = make_patient(name="周一")
     appt = _book(app, staff, clinic, p)
+    clock.set(f"{clinic['day'].isoformat()} 08:30")  # status changes happen on the appointment's day
 
     def moves(change) -> bool:
         before = schedule_version()

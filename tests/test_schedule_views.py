@@ -52,11 +52,11 @@ def test_bad_booking_input_is_refused_clearly(as_role, clinic, make_patient):
     assert Appointment.select().count() == 0
 
 
-def test_check_in_seat_complete_from_the_board(as_role, clinic, make_patient):
-    desk = as_role("frontdesk")
-    desk.post("/appointments/new", data=_form(clinic, make_patient()))
+def test_check_in_seat_complete_from_the_board(as_role, clinic, make_patient, clock):
+    as_role("frontdesk").post("/appointments/new", data=_form(clinic, make_patient()))
     appt = Appointment.get()
-    nurse = as_role("nurse")
+    clock.set(f"{clinic['day'].isoformat()} 08:30")  # status changes happen on the appointment's day
+    desk, nurse = as_role("frontdesk"), as_role("nurse")
     for status in ("arrived", "seated", "completed"):
         assert nurse.post(f"/appointments/{appt.code}/status", data={"to": status, "back": "checkin"}).status_code == 303
     assert Appointment.get_by_id(appt.id).status == "completed"

@@ -77,8 +77,11 @@ def _free(spans, start, end) -> bool:
 
 
 def free_slots(doctor: Staff, minutes: int, from_local: datetime, config, days: int = 14,
-               preference: str = "any", chair: Chair | None = None, limit: int = 8) -> list[Slot]:
-    """The next free starts for this doctor (and a free chair), in slot steps, by time-of-day preference."""
+               preference: str = "any", chair: Chair | None = None, limit: int = 8, patient=None) -> list[Slot]:
+    """The next free starts for this doctor (and a free chair), in slot steps, by time-of-day preference.
+    A diamond member's slots take a free VIP chair first (seed 002: 每次在VIP诊室就诊)."""
+    from portal.services.tiers import always_vip_room
+    vip_first = patient is not None and always_vip_room(patient)
     tz, step = config["PORTAL_TZ"], timedelta(minutes=config["SLOT_MINUTES"])
     chairs = [chair] if chair else list(Chair.select().where(Chair.active == True).order_by(Chair.sort_order, Chair.id))  # noqa: E712
     found: list[Slot] = []
@@ -93,7 +96,7 @@ def free_slots(doctor: Staff, minutes: int, from_local: datetime, config, days: 
             while start + timedelta(minutes=minutes) <= datetime.combine(day, w.end):
                 end = start + timedelta(minutes=minutes)
                 if start >= from_local and _matches(start, preference) and _free(by_doctor.get(doctor.id, []), start, end):
-                    ordered = sorted(chairs, key=lambda c: c.id != w.chair_id)  # the shift's own chair first
+                    ordered = sorted(chairs, key=lambda c: (vip_first and not c.is_vip, c.id != w.chair_id))
                     free_chair = next((c for c in ordered if _free(by_chair.get(c.id, []), start, end)), None)
                     if free_chair:
                         found.append(Slot(start, end, doctor.id, free_chair.id))
@@ -211,7 +214,9 @@ def book(actor: Staff, patient: Patient, doctor: Staff, chair: Chair, start: dat
     return appt
 
 
-def change_status(appt: Appointment, to_status: str, actor: Staff, config, reason: str = "") -> None:
+def change_status(appt: Appointment, to_status: str, actor: Staff, config, reason: str = "",
+                  at: datetime | None = None) -> None:
+    """`at`: when the change happened, for seeding or importing history; a person's change is now."""
     from portal.notify import outbox
     allowed = TRANSITIONS.get(appt.status, ())
     if to_status not in allowed:
@@ -220,7 +225,8 @@ def change_status(appt: Appointment, to_status: str, actor: Staff, config, reaso
                               a=STATUS_LABELS[appt.status], b=STATUS_LABELS.get(to_status, to_status)))
     if to_status == "cancelled" and not (reason or "").strip():
         raise ServiceError(_l("Say why the appointment is cancelled."), field="reason")
-    now = utcnow()
+    now = at or utcnow()
+    _check_status_day(appt, to_status, now, config["PORTAL_TZ"])
     queued = []
     with unit_of_work():
         old = appt.status
@@ -242,6 +248,19 @@ def change_status(appt: Appointment, to_status: str, actor: Staff, config, reaso
         if to_status == "completed":
             from portal.services import followups; followups.on_visit_completed(appt, actor, config)  # noqa: E702
     outbox.dispatch(queued)
+
+
+def _check_status_day(appt: Appointment, to_status: str, now: datetime, tz: str) -> None:
+    """Arrived, seated, completed and no-show happen on the appointment's clinic date; a booked
+    appointment can be cancelled any time before it begins (after that it is a no-show)."""
+    day = to_local(appt.start_at, tz).date()
+    today = to_local(now, tz).date()
+    if to_status in ("arrived", "seated", "completed", "no_show") and today != day:
+        raise ServiceError(_l("This appointment is on %(day)s: arrival, seating, completion and no-show are "
+                              "recorded on that day.", day=day.isoformat()))
+    if to_status == "cancelled" and appt.status == "booked" and now >= appt.start_at:
+        raise ServiceError(_l("This appointment has already begun: mark the patient as arrived or as a no-show "
+                              "instead of cancelling."))
 
 
 def confirm(appt: Appointment, actor: Staff, how: str = "phone") -> None:
