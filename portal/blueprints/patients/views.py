@@ -7,7 +7,7 @@ from portal import audit
 from portal.access import allow, can, load_or_404
 from portal.blueprints.patients.forms import (ConsentForm, GuarantorForm, MergeFamilyForm, MoveFamilyForm,
                                               PatientForm, RegisterForm, TagsForm)
-from portal.models import Family, OutboxMessage, Patient, PatientTag, Tag
+from portal.models import Family, OutboxMessage, Patient, Tag
 from portal.services import ServiceError
 from portal.services import patients as registry
 from portal.services.identity import age_on, life_stage
@@ -66,13 +66,12 @@ def index():
     q = (request.args.get("q") or "").strip()[:40]
     tag_id = request.args.get("tag", type=int)
     limit = current_app.config["SEARCH_PAGE_SIZE"]
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 100000))
+    total = None
     if q:
-        results = registry.search(q, limit=limit)
-        if tag_id:
-            results = [p for p in results if tag_id in {t.id for t in registry.tags_by_patient([p.id])[p.id]}]
+        results = registry.search(q, limit=limit, tag_id=tag_id)
     elif tag_id:
-        results = list(Patient.select().join(PatientTag).where(PatientTag.tag == tag_id)
-                       .order_by(Patient.name).limit(limit))
+        results, total = registry.tagged(tag_id, page, limit)
     else:
         results = []
     g.patient_data = bool(results)
@@ -80,8 +79,10 @@ def index():
         audit.record("read", object_type="search", object_ref=str(len(results)),
                      detail={"q": q, "tag": tag_id, "shown": [p.chart_no for p in results]})
     tags = registry.tags_by_patient([p.id for p in results])
+    pages = -(-total // limit) if total else 0
     return render("patients/index.html", q=q, tag_id=tag_id, results=results, tags=tags,
-                  all_tags=list(Tag.select().order_by(Tag.name)), today=local_today())
+                  all_tags=list(Tag.select().order_by(Tag.name)), today=local_today(),
+                  total=total, page=page, pages=pages)
 
 
 @bp.route("/patients/new", methods=["GET", "POST"])
