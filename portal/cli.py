@@ -109,12 +109,27 @@ def serve(with_worker, workers):
                 child.kill()
 
 
+def configure_worker_logging(stream=None):
+    """The worker's log goes to stderr (systemd/journald or the terminal keep it): task runs,
+    failures and, on a fresh install, every message the console channel writes."""
+    import logging
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    if not any(getattr(h, "_portal_worker", False) for h in root.handlers):
+        handler._portal_worker = True
+        root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return handler
+
+
 @main.command()
 @click.option("--workers", default=2, show_default=True)
 def worker(workers):
     """Run the Huey consumer (reminders, nightly checks)."""
     import tasks  # noqa: F401  registers the tasks
     from portal.jobs import huey, make_consumer
+    configure_worker_logging()
     click.echo(f"worker: {type(huey).__name__}, {workers} threads")
     make_consumer(workers, periodic=True, check_worker_health=True).run()
 

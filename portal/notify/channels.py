@@ -5,6 +5,7 @@ gateway can drop a repeat if a worker died after sending but before recording it
 """
 import json
 import logging
+import re
 import smtplib
 import urllib.error
 import urllib.request
@@ -17,8 +18,17 @@ class DeliveryError(Exception):
     pass
 
 
+LINK_TOKEN = re.compile(r"(/p/)[A-Za-z0-9_\-]+")
+
+
+def redact(text: str) -> str:
+    """A message as it may appear in a log: patient-link tokens replaced (/p/<token> → /p/[redacted])."""
+    return LINK_TOKEN.sub(r"\1[redacted]", text)
+
+
 class ConsoleChannel:
-    """The default on a fresh install: messages go to the worker's log."""
+    """The default on a fresh install (no SMS gateway, no SMTP): each message is written to the
+    worker's log, so a new clinic sees what would be sent; link tokens never reach the log."""
     name = "console"
 
     def __init__(self, config):
@@ -26,7 +36,8 @@ class ConsoleChannel:
 
     def send(self, recipient: str, text: str, key: str, subject: str = "") -> str:
         masked = recipient[:3] + "****" + recipient[-4:] if len(recipient) >= 8 else "****"
-        log.info("message %s to %s: %s", key, masked, text)
+        log.info("console (not sent: no SMS gateway or SMTP configured) message %s to %s: %s%s", key, masked,
+                 f"[{redact(subject)}] " if subject else "", redact(text))
         return "logged"
 
 
