@@ -129,3 +129,32 @@ def results(by: str, months: int = 6, today: date | None = None) -> list[dict]:
         q = Survey.select(Survey.month.alias("label"), score, n).where(base, Survey.month >= first).group_by(Survey.month)
     return sorted(({"label": r.label, "score": round(float(r.score or 0)), "n": r.n} for r in q.objects()),
                   key=lambda r: r["label"], reverse=(by == "month"))
+
+
+# --- the desk tablet (kiosk mode) ----------------------------------------------------------
+# A staff member hands the tablet to the patient: the screen then shows only that survey; every
+# staff page leads back to it, and leaving needs the staff member's password (throttled like a
+# sign-in, so the patient cannot guess it). Starting and leaving are audited.
+
+def start_kiosk(survey: Survey, actor: Staff) -> None:
+    if survey.status != "pending":
+        raise ServiceError(_l("This survey has already been answered."))
+    with unit_of_work():
+        audit.record("update", patient=survey.patient_id, object_type="kiosk", object_ref=survey.code, actor=actor,
+                     detail={"kiosk": "start"})
+
+
+def leave_kiosk(actor: Staff, password: str, ip: str, config, survey_code: str = "") -> None:
+    """Check the password of the staff member signed in on the tablet; ServiceError if wrong."""
+    from portal.services.auth import authenticate
+    if not (password or ""):
+        raise ServiceError(_l("Enter your password to unlock the tablet."), field="password")
+    try:
+        staff = authenticate(actor.username, password, ip, config)
+    except ServiceError:
+        raise ServiceError(_l("Wrong password: the tablet stays locked."), field="password") from None
+    if staff.id != actor.id:  # cannot happen (same user name); kept as a guard
+        raise ServiceError(_l("Wrong password: the tablet stays locked."), field="password")
+    with unit_of_work():
+        audit.record("update", object_type="kiosk", object_ref=survey_code or "-", actor=actor,
+                     detail={"kiosk": "leave"})

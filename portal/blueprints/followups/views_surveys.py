@@ -1,5 +1,5 @@
-"""Satisfaction surveys: pending list, entry by phone or on the desk tablet, results."""
-from flask import current_app, request, url_for
+"""Satisfaction surveys: pending list, entry by phone or on the desk tablet (kiosk mode), results."""
+from flask import current_app, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -9,7 +9,42 @@ from portal.blueprints.followups import bp
 from portal.blueprints.followups.loaders import load_patient_record
 from portal.models import Survey
 from portal.services import ServiceError, surveys
-from portal.web import local_today, render, see_other
+from portal.web import client_ip, htmx, local_today, render, see_other
+
+KIOSK_KEY = "kiosk_survey"
+# What a patient holding the tablet may reach: the survey itself, the unlock screen, the language.
+KIOSK_ENDPOINTS = {"followups.survey_answer", "followups.kiosk_exit", "auth.set_language", "static"}
+
+
+def kiosk_code():
+    return session.get(KIOSK_KEY)
+
+
+def _kiosk_gate():
+    """before_request, ahead of the access gate: in kiosk mode every staff page leads back to the
+    survey screen."""
+    code = session.get(KIOSK_KEY)
+    if not code or request.endpoint is None:
+        return None
+    if not current_user.is_authenticated:
+        session.pop(KIOSK_KEY, None)  # the session ended: the tablet shows the sign-in page
+        return None
+    if request.endpoint in KIOSK_ENDPOINTS and (request.endpoint != "followups.survey_answer"
+                                                or (request.view_args or {}).get("code") == code):
+        return None
+    target = url_for("followups.survey_answer", code=code, desk=1)
+    if htmx:
+        resp = current_app.response_class("", 204)
+        resp.headers["HX-Redirect"] = target
+        return resp
+    return redirect(target, 303)
+
+
+@bp.record_once
+def _install_kiosk_gate(state):
+    from portal import access
+    funcs = state.app.before_request_funcs.setdefault(None, [])
+    funcs.insert(funcs.index(access.gate) if access.gate in funcs else len(funcs), _kiosk_gate)
 
 
 @bp.route("/followups/surveys")
@@ -26,7 +61,10 @@ def survey_list():
 @allow("survey.answer")
 def survey_answer(code):
     survey = load_patient_record(Survey, "survey.answer", code, "survey")
-    desk = request.values.get("desk") == "1"
+    kiosk = kiosk_code() == survey.code
+    desk = kiosk or request.values.get("desk") == "1"
+    if kiosk and survey.status != "pending":
+        return render("followups/survey_thanks.html", kiosk=True)
     questions = surveys.questions()
     error = None
     if request.method == "POST":
@@ -38,10 +76,44 @@ def survey_answer(code):
             error = err.message
         else:
             if desk:
-                return render("followups/survey_thanks.html")
+                return render("followups/survey_thanks.html", kiosk=kiosk)
             return see_other(url_for("followups.survey_list"), _("Answers saved."))
     return render("followups/survey_form.html", survey=survey, questions=questions, desk=desk, error=error,
-                  values=request.form), (422 if error else 200)
+                  values=request.form, kiosk=kiosk), (422 if error else 200)
+
+
+@bp.route("/followups/surveys/<code>/kiosk", methods=["POST"])
+@allow("survey.answer")
+def survey_kiosk(code):
+    """Hand the tablet to the patient: lock it on this survey until staff unlock it."""
+    survey = load_patient_record(Survey, "survey.answer", code, "survey")
+    if request.form.get("confirm") != "1":
+        return see_other(url_for("followups.survey_list"), _("Use the tablet button next to the survey."), "error")
+    try:
+        surveys.start_kiosk(survey, current_user)
+    except ServiceError as err:
+        return see_other(url_for("followups.survey_list"), err.message, "error")
+    session[KIOSK_KEY] = survey.code
+    return see_other(url_for("followups.survey_answer", code=survey.code, desk=1))
+
+
+@bp.route("/followups/kiosk/exit", methods=["GET", "POST"])
+@allow("survey.answer")
+def kiosk_exit():
+    """Staff take the tablet back: their password unlocks it."""
+    code = kiosk_code()
+    if not code:
+        return see_other(url_for("followups.survey_list"))
+    error = None
+    if request.method == "POST":
+        try:
+            surveys.leave_kiosk(current_user, request.form.get("password", ""), client_ip(), current_app.config, code)
+        except ServiceError as err:
+            error = err.message
+        else:
+            session.pop(KIOSK_KEY, None)
+            return see_other(url_for("followups.survey_list"), _("The tablet is unlocked."))
+    return render("followups/kiosk_exit.html", error=error, code=code), (422 if error else 200)
 
 
 @bp.route("/followups/surveys/questions", methods=["GET", "POST"])
