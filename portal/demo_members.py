@@ -45,6 +45,17 @@ def _settle(bill, amount_yuan, method, desk, manager, config, when):
     billing.take_payment(bill, parts, desk, config, now=when)
 
 
+def _join(patient, desk, config, when, serial: int) -> None:
+    """The patient agreed to join (seed 002: 经病人同意后…登记): consent, ID number and address."""
+    from portal.services.identity import _ID_CHECK, _ID_WEIGHTS
+    id_number = patient.id_number
+    if not id_number:
+        body = f"110105{patient.birth_date:%Y%m%d}{serial % 1000:03d}"
+        id_number = body + _ID_CHECK[sum(int(d) * w for d, w in zip(body, _ID_WEIGHTS)) % 11]
+    members.join(patient, desk, config, consent=True, id_number=id_number,
+                 address=patient.address or "北京市朝阳区建国路 88 号", now=when)
+
+
 def seed_members(config, staff, today, rng) -> str:
     if Membership.select().exists():
         return "members: already seeded"
@@ -54,7 +65,8 @@ def seed_members(config, staff, today, rng) -> str:
         gifts.stock_in(item, stock, "采购入库", manager)
     procs = list(Procedure.select().where(Procedure.active == True, Procedure.price_fen > 0).order_by(Procedure.id))  # noqa: E712
     people = _adults(today, len(PLANS) + 6)
-    for (tier, amounts, method), p in zip(PLANS, people):
+    for n, ((tier, amounts, method), p) in enumerate(zip(PLANS, people)):
+        _join(p, desk, config, utcnow() - timedelta(days=400), n)
         for i, amount in enumerate(amounts):
             days_ago = 20 + 60 * (len(amounts) - i) + rng.randint(0, 30)
             day = today - timedelta(days=days_ago)
@@ -72,7 +84,7 @@ def seed_members(config, staff, today, rng) -> str:
         billing.add_adjustment(bill, -30000, "老客户关怀减免", desk, config)
         other = staff[1] if p.attending_doctor_id != staff[1].id else staff[0]
         members.request_doctor_change(p, other, "患者书面申请：希望更换主治医师继续治疗", desk)
-    # Points earned last year run out soon; the expiry reminder picks these up.
+    # Points earned last year (they run out soon if the manager switches to plan B).
     for p in people[:3]:
         ledger.earn(p, 300, "birthday", manager, today - timedelta(days=350), note="生日积分")
     tasks = list(DeskTask.select().where(DeskTask.status == "open").order_by(DeskTask.id))

@@ -18,6 +18,8 @@ from tests.clock import clinic_today
 
 def test_bill_from_visit_prices_from_catalogue_with_tier_discount(app, staff, make_patient):
     from portal.models import VisitProcedure, new_code
+    from portal.services import member_settings
+    member_settings.save(app.config, {"discount_vip_pct": "10"}, staff["manager"])  # none unless configured
     p = make_patient()
     pay(app, staff, p, 1000000)  # VIP: 10% on periodontal work
     proc = scaling_procedure(steps=[])
@@ -37,7 +39,9 @@ def test_birthday_discount_on_the_day_replaces_a_smaller_tier_discount(app, staf
 
 
 def test_split_payment_across_methods(app, staff, make_patient):
+    from tests.members_helpers import join
     p = make_patient()
+    join(app, staff, p)
     bill = bill_of(app, staff, p, 1200000)
     made = billing.take_payment(bill, [("card", 600000, "c1"), ("wechat", 400000, "w1"), ("alipay", 200000, "a1")],
                                 staff["frontdesk"], app.config)
@@ -136,8 +140,11 @@ def test_member_pages_for_desk_and_consultant_audited_and_refused_to_clinicians(
 
 
 def test_desk_takes_12000_and_sees_vip_gift_and_two_scalings(app, staff, as_role, make_patient):
+    from tests.members_helpers import id_for
     p = make_patient(name="大客户")
     desk = as_role("frontdesk")
+    assert desk.post(f"/members/{p.code}/join", data={"consent": "yes", "id_number": id_for(p.birth_date),
+                                                      "address": "北京市朝阳区 8 号"}).status_code == 303
     desk.post(f"/members/{p.code}/bills")
     bill = Bill.get(Bill.patient == p)
     billing.add_adjustment(bill, 1200000 - 1000, "implant", staff["manager"], app.config)
@@ -171,7 +178,7 @@ def test_member_card_and_bill_query_counts_are_constant(app, staff, as_role, mak
     for _ in range(5):
         bill, _ = pay(app, staff, p, 100000)
     benefits.use(p, "scaling", staff["frontdesk"], clinic_today(), beneficiary=friend)
-    benefits.use(p, "gift", staff["frontdesk"], clinic_today())
+    benefits.use(p, "facial", staff["frontdesk"], clinic_today())
     more = (statements_of(client, f"/members/{p.code}"), statements_of(client, f"/members/bills/{bill.code}"))
     assert more == few
 
@@ -204,7 +211,7 @@ def test_benefit_covers_a_treatment_at_the_visit_and_earns_no_points(app, staff,
     use = billing.cover_with_benefit(other, other.lines.where(BillLine.kind == "procedure").get(), "scaling",
                                      staff["frontdesk"], app.config, date(2026, 3, 3), member=q)
     assert use.transferred and use.beneficiary_id == friend.id
-    assert billing.totals(other).due == 1000  # only the registration fee is left
+    assert billing.totals(other).due == 0  # a new patient given a member's benefit pays no registration fee
 
 
 def test_patient_link_shows_tier_points_and_benefits(app, staff, make_patient):
@@ -215,7 +222,7 @@ def test_patient_link_shows_tier_points_and_benefits(app, staff, make_patient):
     with app.test_request_context("/"):
         info = members.for_patient_link(p, app.config, date(2026, 3, 2))
         assert str(info["tier"]) == "VIP member" and info["points"] == 12000
-        assert {b["kind"] for b in info["benefits"]} == {"scaling", "gift", "facial", "herbal"}
+        assert {b["kind"] for b in info["benefits"]} == {"scaling", "facial", "herbal"}
         html = app.jinja_env.get_template("members/_link_section.html").render(s={"data": info})
         assert "VIP member" in html and "12,000" in html and "M" + p.chart_no in html
     assert any(key == "membership" for key, *_ in patient_links.SECTIONS)

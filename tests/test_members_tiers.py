@@ -65,7 +65,7 @@ def test_yearly_benefits_granted_in_year_reached_and_not_carried_over(app, staff
     m.save()
     on = date(2026, 12, 31)
     left = {b["kind"]: b["left"] for b in benefits.left_this_year(p, "vip", on)}
-    assert left == {"scaling": 2, "gift": 1, "facial": 1, "herbal": 1}
+    assert left == {"scaling": 2, "facial": 1, "herbal": 1}  # the gift is a desk hand-over, facial/herbal once
     benefits.use(p, "scaling", staff["frontdesk"], on)
     assert {b["kind"]: b["left"] for b in benefits.left_this_year(p, "vip", on)}["scaling"] == 1
     new_year = date(2027, 1, 1)
@@ -133,10 +133,13 @@ def test_last_benefit_used_once_even_if_two_desks_try(app, staff, make_patient):
 def test_plan_b_redeems_points_at_catalogue_prices(app, staff, make_patient):
     from portal.services import member_settings
     p = make_patient()
-    ledger.earn(p, 8000, "adjustment", staff["manager"], date(2026, 3, 2), note="test")
+    ledger.earn(p, 7000, "adjustment", staff["manager"], date(2026, 3, 2), note="test")
     with pytest.raises(ServiceError):
         benefits.redeem_points(p, "scaling", staff["consultant"], app.config)  # plan A by default
     member_settings.save(app.config, {"plan": "B"}, staff["manager"])
+    with pytest.raises(ServiceError):  # not yet at the redemption point (1,000 points in one payment)
+        benefits.redeem_points(p, "scaling", staff["consultant"], app.config)
+    pay(app, staff, p, 1000 * YUAN)
     benefits.redeem_points(p, "scaling", staff["consultant"], app.config)
     assert ledger.balance(p) == 3000
     benefits.redeem_points(p, "sealant", staff["consultant"], app.config, teeth=1)

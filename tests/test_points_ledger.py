@@ -1,4 +1,5 @@
-"""The points ledger: FIFO expiry one year after earning, idempotent daily run, refunds, referrals."""
+"""The points ledger: FIFO expiry one year after earning (plan B; plan A points are for life),
+idempotent daily run, refunds, referrals."""
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -10,7 +11,13 @@ from portal.services import points as ledger
 from tests.members_helpers import bill_of, pay
 
 
+def plan_b(app, staff):
+    from portal.services import member_settings
+    member_settings.save(app.config, {"plan": "B"}, staff["manager"])
+
+
 def test_one_point_per_yuan_and_none_on_points_paid(app, staff, make_patient):
+    plan_b(app, staff)
     p = make_patient()
     bill, payments = pay(app, staff, p, 123456)  # ¥1,234.56 → 1,234 points
     assert payments[0].points_earned == 1234 and ledger.balance(p) == 1234
@@ -21,6 +28,7 @@ def test_one_point_per_yuan_and_none_on_points_paid(app, staff, make_patient):
 
 
 def test_fifo_spending_and_expiry_one_year_after_earning(app, staff, make_patient):
+    plan_b(app, staff)
     p = make_patient()
     first = ledger.earn(p, 100, "adjustment", staff["manager"], date(2025, 1, 10), note="a")
     second = ledger.earn(p, 50, "adjustment", staff["manager"], date(2025, 6, 1), note="b")
@@ -34,6 +42,7 @@ def test_fifo_spending_and_expiry_one_year_after_earning(app, staff, make_patien
 
 
 def test_expiry_reminder_queued_once(app, staff, make_patient):
+    plan_b(app, staff)
     p = make_patient(consents={"reminders": True})
     ledger.earn(p, 100, "adjustment", staff["manager"], date(2025, 6, 20), note="a")
     assert len(ledger.remind_expiring(date(2026, 6, 1), app.config, 30)) == 1
@@ -105,6 +114,7 @@ def test_balance_equals_ledger_and_never_negative(app, staff, make_patient, step
 
 
 def test_daily_worker_task_is_idempotent(app, staff, make_patient):
+    plan_b(app, staff)
     import tasks
     from portal.services.clock import local_now
     today = local_now(app.config["PORTAL_TZ"]).date()

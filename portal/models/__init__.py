@@ -6,7 +6,8 @@ from portal.models.chart import (ChartEntry, ClinicalImage, PlanItem, Procedure,
 from portal.models.followup import (CareArticle, Complaint, ComplaintAction, DoctorTask, Followup, FollowupCall,
                                     FollowupRule, Survey, SurveyAnswer, SurveyQuestion)
 from portal.models.membership import (BenefitGrant, BenefitUse, DeskTask, DoctorChangeRequest, GiftItem, GiftMovement,
-                                      MemberSetting, Membership, PointEntry, Referral, TierChange)
+                                      MemberSetting, MemberSettingChange, Membership, PointEntry, Referral,
+                                      TierChange)
 from portal.models.people import Consent, Family, Patient, PatientTag, Tag
 from portal.models.portal_link import PatientLink, PatientLinkAttempt, PatientLinkSession, PrintJob
 from portal.models.schedule import (Appointment, AppointmentEvent, CalendarFeed, Chair, OutboxMessage,
@@ -23,7 +24,8 @@ ALL_MODELS = [Staff, StaffSession, LoginAttempt, AuditEvent, Family, Patient, Ta
               SurveyQuestion, Survey, SurveyAnswer,
               PatientLink, PatientLinkSession, PatientLinkAttempt, PrintJob,
               Bill, BillLine, Payment, MemberSetting, Membership, TierChange, PointEntry, BenefitGrant, BenefitUse,
-              Referral, GiftItem, GiftMovement, DeskTask, DoctorChangeRequest, ClinicSetting]
+              Referral, GiftItem, GiftMovement, DeskTask, DoctorChangeRequest, ClinicSetting,
+              MemberSettingChange]
 
 __all__ = ["ALL_MODELS", "Appointment", "AppointmentEvent", "AuditEvent", "CalendarFeed", "Chair",
            "OutboxMessage", "ScheduleVersion", "ShiftException", "ShiftPattern", "BaseModel", "Consent", "Family", "LoginAttempt", "Patient",
@@ -34,4 +36,4 @@ __all__ = ["ALL_MODELS", "Appointment", "AppointmentEvent", "AuditEvent", "Calen
            "Survey", "SurveyAnswer", "SurveyQuestion",
            "PatientLink", "PatientLinkAttempt", "PatientLinkSession", "PrintJob",
            "Bill", "BillLine", "Payment", "BenefitGrant", "BenefitUse", "DeskTask", "DoctorChangeRequest", "GiftItem",
-           "GiftMovement", "MemberSetting", "Membership", "PointEntry", "Referral", "TierChange", "ClinicSetting"]
+           "GiftMovement", "MemberSetting", "Membership", "PointEntry", "Referral", "TierChange", "ClinicSetting", "MemberSettingChange"]

@@ -3,7 +3,7 @@ the desk's hand-over tasks, change-of-doctor requests and the manager's settings
 import peewee as pw
 
 from portal.models.base import BaseModel, utcnow
-from portal.models.billing import Payment
+from portal.models.billing import Bill, Payment
 from portal.models.people import Patient
 from portal.models.staff import Staff
 
@@ -21,8 +21,21 @@ class MemberSetting(BaseModel):
         table_name = "member_setting"
 
 
+class MemberSettingChange(BaseModel):
+    """One change of one setting: the history the settings page shows (who, when, old, new)."""
+    key = pw.CharField(max_length=40)
+    old_value = pw.CharField(max_length=200)
+    new_value = pw.CharField(max_length=200)
+    changed_by = pw.ForeignKeyField(Staff, null=True, backref="+", on_delete="SET NULL")
+    changed_at = pw.DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        table_name = "member_setting_change"
+
+
 class Membership(BaseModel):
-    """One per paying patient: the card, the tier reached (never lowered) and running totals."""
+    """One per paying patient: the card, the tier reached (never lowered) and running totals.
+    A patient is a member only from `joined_at` (consent recorded, seed 002 "经病人同意后…登记")."""
     patient = pw.ForeignKeyField(Patient, unique=True, backref="+", on_delete="RESTRICT")
     card_no = pw.CharField(max_length=20, unique=True)
     tier = pw.CharField(max_length=10, default="", index=True)
@@ -30,6 +43,8 @@ class Membership(BaseModel):
     paid_total_fen = pw.BigIntegerField(default=0)   # money paid, net of refunds
     points = pw.IntegerField(default=0)              # equals the ledger's sum; kept for lists
     created_at = pw.DateTimeField(default=utcnow)
+    joined_at = pw.DateTimeField(null=True)          # consent and registration details recorded
+    joined_by = pw.ForeignKeyField(Staff, null=True, backref="+", on_delete="SET NULL")
 
     class Meta:
         table_name = "membership"
@@ -68,7 +83,8 @@ class PointEntry(BaseModel):
 
 
 class BenefitGrant(BaseModel):
-    """A yearly allowance (`quantity` uses of `kind` in `year`); `used` only rises, guarded in SQL."""
+    """A yearly allowance (`quantity` uses of `kind` in `year`), or with `once` a one-off perk of a tier
+    reached in `year` that does not lapse; `used` only rises, guarded in SQL."""
     code = pw.CharField(max_length=12, unique=True)
     patient = pw.ForeignKeyField(Patient, backref="+", on_delete="RESTRICT")
     year = pw.IntegerField()
@@ -76,6 +92,7 @@ class BenefitGrant(BaseModel):
     child = pw.ForeignKeyField(Patient, null=True, backref="+", on_delete="RESTRICT")
     quantity = pw.IntegerField()
     used = pw.IntegerField(default=0)
+    once = pw.BooleanField(default=False)
     grant_key = pw.CharField(max_length=60, unique=True)
     created_at = pw.DateTimeField(default=utcnow)
 
@@ -90,6 +107,7 @@ class BenefitUse(BaseModel):
     member = pw.ForeignKeyField(Patient, backref="+", on_delete="RESTRICT")
     beneficiary = pw.ForeignKeyField(Patient, backref="+", on_delete="RESTRICT")
     grant = pw.ForeignKeyField(BenefitGrant, null=True, backref="uses", on_delete="RESTRICT")
+    bill = pw.ForeignKeyField(Bill, null=True, backref="+", on_delete="RESTRICT")  # the bill it covered
     kind = pw.CharField(max_length=20)
     points = pw.IntegerField(default=0)  # Plan B: points redeemed
     transferred = pw.BooleanField(default=False)

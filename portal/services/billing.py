@@ -22,10 +22,10 @@ METHOD_LABELS = {"cash": _l("Cash"), "card": _l("Bank card"), "wechat": _l("WeCh
                  "points": _l("Points")}
 LINE_KIND_LABELS = {"procedure": _l("Treatment"), "registration": _l("Registration fee"), "discount": _l("Discount"),
                     "adjustment": _l("Adjustment"), "benefit": _l("Member benefit")}
-# Member discount in per cent by tier, per procedure department ("*" for the rest). Implants and
-# orthodontics carry lab and material costs, so they get less.
-TIER_DISCOUNTS = {"member": {"*": 0}, "senior": {"*": 5, "implant": 3, "orthodontic": 3},
-                  "vip": {"*": 10, "implant": 5, "orthodontic": 5}, "diamond": {"*": 15, "implant": 8, "orthodontic": 8}}
+# Member discounts are settings (Members ▸ Settings: discount_<tier>_pct, and _special_pct for
+# implants and orthodontics, which carry lab and material costs). Seed 002 plan A gives none, so
+# they are 0 until the clinic sets them.
+SPECIAL_DEPARTMENTS = ("implant", "orthodontic")
 
 
 @dataclass
@@ -44,8 +44,10 @@ def _is_birthday_window(patient: Patient, on: date, mode: str) -> bool:
 
 def discount_pct(patient: Patient, tier: str, department: str, on: date, config) -> tuple[int, str]:
     """The better of the tier's discount for the department and the birthday discount (never both)."""
-    table = TIER_DISCOUNTS.get(tier, {})
-    pct, why = table.get(department, table.get("*", 0)), "tier"
+    pct, why = 0, "tier"
+    if tier:
+        kind = "special_pct" if department in SPECIAL_DEPARTMENTS else "pct"
+        pct = settings.get(config, f"discount_{tier}_{kind}")
     if tier and _is_birthday_window(patient, on, settings.get(config, "birthday_mode")):
         bday = settings.get(config, "birthday_discount_pct")
         if bday > pct:
@@ -75,6 +77,25 @@ def _registration_line(bill: Bill, patient: Patient, actor, config) -> None:
     BillLine.create(code=new_code(), bill=bill, kind="registration", description=str(_l("Registration fee")),
                     amount_fen=0 if waived else fee, created_by=actor,
                     reason=str(_l("Waived: a member's benefit was transferred to this patient")) if waived else "")
+
+
+def waive_registration(patient: Patient, actor) -> int:
+    """A member's benefit was transferred to this new patient: the registration fee on their open
+    bills goes to zero (seed 002: 该受益人若为新诊则免挂号费), whichever the desk recorded first."""
+    reason = str(_l("Waived: a member's benefit was transferred to this patient"))
+    n = 0
+    for line in (BillLine.select(BillLine).join(Bill).where(Bill.patient == patient, Bill.status == "open",
+                                                            BillLine.kind == "registration", BillLine.amount_fen > 0)):
+        n += BillLine.update(amount_fen=0, reason=reason).where(BillLine.id == line.id).execute()
+        audit.record("update", patient=patient, object_type="bill_line", object_ref=line.code,
+                     detail={"registration_waived": True}, actor=actor)
+    return n
+
+
+def is_new_patient(patient: Patient) -> bool:
+    """New (新诊) for the registration fee: nothing paid yet."""
+    return not Payment.select().where(Payment.patient == patient, Payment.kind == "payment",
+                                      Payment.state == "done").exists()
 
 
 def open_bill(patient: Patient, actor, config, on: date, visit: Visit | None = None) -> Bill:
@@ -184,10 +205,19 @@ def take_payment(bill: Bill, parts: list[tuple[str, int, str]], actor, config, n
         if sum(a for _m, a, _r in parts) > t.due:
             raise ServiceError(_l("That is more than the bill's balance."), field="amount")
         m = tiers.membership_of(bill.patient)
-        rate, point_value = settings.get(config, "points_per_yuan"), settings.get(config, "point_value_fen")
+        values = settings.all_settings(config)
+        rate, point_value = values["points_per_yuan"], values["point_value_fen"]
+        joined = m.joined_at is not None  # without consent the patient pays and earns nothing as a member
+        if any(method == "points" for method, _a, _r in parts):
+            if values["plan"] != "B":
+                raise ServiceError(_l("Under plan A points are a lifetime tally; they do not pay."), field="method")
+            if not ledger.can_redeem(bill.patient, config):
+                raise ServiceError(_l("Points can be redeemed after one payment earning %(a)s points or %(b)s in total.",
+                                      a=values["redeem_single_points"], b=values["redeem_cumulative_points"]),
+                                   field="method")
         made, money = [], 0
         for method, amount, ref in parts:
-            earned = amount * rate // 100 if method in MONEY_METHODS else 0
+            earned = amount * rate // 100 if method in MONEY_METHODS and joined else 0
             pay = Payment.create(code=new_code(), bill=bill, patient=bill.patient, method=method, amount_fen=amount,
                                  reference=ref, points_earned=earned, taken_by=actor, taken_at=now)
             if method == "points":
@@ -198,7 +228,7 @@ def take_payment(bill: Bill, parts: list[tuple[str, int, str]], actor, config, n
             else:
                 money += amount
                 ledger.earn(bill.patient, earned, "payment", actor, today, payment=pay, at=now,
-                            note=str(_l("Receipt %(no)s", no=bill.receipt_no)))
+                            note=str(_l("Receipt %(no)s", no=bill.receipt_no)), config=config)
             made.append(pay)
             audit.record("create", patient=bill.patient, object_type="payment", object_ref=pay.code,
                          detail={"method": method, "amount_fen": amount}, actor=actor)
@@ -242,7 +272,7 @@ def _apply_refund(row: Payment, actor, config) -> None:
     today = to_local(utcnow(), config["PORTAL_TZ"]).date()
     if original.method == "points":
         ledger.earn(row.patient, row.amount_fen // settings.get(config, "point_value_fen"), "refund", actor, today,
-                    note=str(_l("Points paid back")), key=f"refund:{row.id}")
+                    note=str(_l("Points paid back")), key=f"refund:{row.id}", config=config)
         return
     back = original.points_earned * row.amount_fen // original.amount_fen
     ledger.spend(row.patient, back, "refund", actor, payment=original, key=f"refund:{row.id}", cap_at_balance=True,
@@ -329,8 +359,17 @@ def cover_with_benefit(bill: Bill, line: BillLine, kind: str, actor, config, on:
     net = sum(r.amount_fen for r in rows) // max(1, sum(1 for r in rows if r.kind == "procedure"))
     owner = member or bill.patient
     with unit_of_work():
-        use = benefits.use(owner, kind, actor, on, beneficiary=bill.patient if member else None,
-                           note=f"{bill.receipt_no} {line.description}"[:200])
+        # A use the desk already recorded on the member's page for this patient (and no bill yet) is
+        # this one: the member's count drops once, whichever was recorded first.
+        use = (BenefitUse.select().where(BenefitUse.member == owner, BenefitUse.beneficiary == bill.patient,
+                                         BenefitUse.kind == kind, BenefitUse.bill.is_null(), BenefitUse.points == 0,
+                                         BenefitUse.grant.is_null(False))
+               .order_by(BenefitUse.id).first())
+        if use is not None:
+            BenefitUse.update(bill=bill).where(BenefitUse.id == use.id).execute()
+        else:
+            use = benefits.use(owner, kind, actor, on, beneficiary=bill.patient if member else None,
+                               note=f"{bill.receipt_no} {line.description}"[:200], config=config, bill=bill)
         BillLine.create(code=new_code(), bill=bill, kind="benefit", description=str(benefits.KIND_LABELS[kind])[:120],
                         department=line.department, procedure=line.procedure_id, amount_fen=-max(0, net),
                         reason=f"{owner.chart_no} {tag}", created_by=actor)

@@ -1,5 +1,9 @@
 """Gifts (礼品): stock in, issue to a patient (who, when, why), a weekly count that reconciles the
-book with the shelf; an item at or below its low mark is flagged."""
+book with the shelf; an item at or below its low mark is flagged.
+
+Seed 002 (四、会员礼品管理): 会员礼品每周核对一次(每星期五…核对) — the count is on Friday. A week's
+reconciliation is the count made on its Friday (clinic time); the day after, managers are told once
+which items were not counted that Friday and which are running out."""
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -73,16 +77,36 @@ def count(item: GiftItem, counted: int, actor) -> GiftMovement | None:
     return mv
 
 
-def week_report(week_start: date, tz_start_utc: datetime | None = None) -> list[dict]:
-    """Per item for the week from Monday `week_start`: in, issued, count differences, stock now."""
-    start = tz_start_utc or datetime.combine(week_start, time.min)
-    end = start + timedelta(days=7)
+COUNT_WEEKDAY = 4  # Friday
+
+
+def count_day(week_start: date) -> date:
+    """The Friday of the week starting on Monday `week_start`."""
+    return week_start - timedelta(days=week_start.weekday()) + timedelta(days=COUNT_WEEKDAY)
+
+
+def _bounds(day: date, tz: str | None, days: int = 1) -> tuple[datetime, datetime]:
+    if tz:
+        from portal.services.clock import day_bounds_utc
+        start = day_bounds_utc(day, tz)[0]
+        return start, day_bounds_utc(day + timedelta(days=days - 1), tz)[1]
+    start = datetime.combine(day, time.min)
+    return start, start + timedelta(days=days)
+
+
+def week_report(week_start: date, tz: str | None = None, tz_start_utc: datetime | None = None) -> list[dict]:
+    """Per item for the week from Monday `week_start`: in, issued, count differences, stock now, and
+    whether it was counted on the week's Friday."""
+    start, end = _bounds(week_start, tz, 7)
+    if tz_start_utc:
+        start, end = tz_start_utc, tz_start_utc + timedelta(days=7)
+    friday_start, friday_end = _bounds(count_day(week_start), tz)
     sums = {}
     for r in (GiftMovement.select(GiftMovement.item, GiftMovement.kind, fn.SUM(GiftMovement.delta).alias("s"))
               .where(GiftMovement.at >= start, GiftMovement.at < end).group_by(GiftMovement.item, GiftMovement.kind)):
         sums.setdefault(r.item_id, {})[r.kind] = r.s
     counted = {r.item_id for r in GiftMovement.select(GiftMovement.item).where(
-        GiftMovement.at >= start, GiftMovement.at < end, GiftMovement.kind == "count")}
+        GiftMovement.at >= friday_start, GiftMovement.at < friday_end, GiftMovement.kind == "count")}
     return [{"item": i, "in": sums.get(i.id, {}).get("in", 0), "issued": -sums.get(i.id, {}).get("issue", 0),
              "difference": sums.get(i.id, {}).get("count", 0), "counted": i.id in counted, "low": i.stock <= i.low_stock}
             for i in items()]
@@ -99,20 +123,26 @@ def recent_issues(limit: int = 30) -> list[GiftMovement]:
 
 
 def weekly_check(config, today: date) -> list[int]:
-    """Monday: tell each manager which gifts are running out or were not counted last week (once a week)."""
+    """After the Friday count: tell each manager (once per Friday) which gifts are running out and which
+    items on the shelf by that Friday were not counted on it."""
     from portal.models import Staff
     from portal.notify.outbox import queue_staff
-    monday = today - timedelta(days=today.weekday())
-    report = week_report(monday - timedelta(days=7))
+    tz = config["PORTAL_TZ"]
+    friday = count_day(today)
+    if friday >= today:
+        friday -= timedelta(days=7)  # this week's count is not due yet (or is today): the last one
+    report = week_report(friday - timedelta(days=COUNT_WEEKDAY), tz)
+    friday_end = _bounds(friday, tz)[1]
+    on_shelf = {r.item_id for r in GiftMovement.select(GiftMovement.item).where(GiftMovement.at < friday_end)}
     short = [r["item"].name for r in report if r["low"]]
-    uncounted = [r["item"].name for r in report if not r["counted"]]
+    uncounted = [r["item"].name for r in report if not r["counted"] and r["item"].id in on_shelf]
     if not short and not uncounted:
         return []
-    text = str(_l("Gifts: %(low)s running out; %(n)s not counted last week. Please open Gifts in the portal.",
-                  low=len(short), n=len(uncounted)))
+    text = str(_l("Gifts: %(low)s running out; %(n)s not counted on Friday %(day)s. Please open Gifts in the portal.",
+                  low=len(short), n=len(uncounted), day=friday.isoformat()))
     ids = []
     with unit_of_work():
         for m in Staff.select().where(Staff.role == "manager", Staff.active == True):  # noqa: E712
-            ids.append(queue_staff(m, "staff_alert", utcnow(), f"gifts:{monday.isoformat()}:{m.id}", config,
+            ids.append(queue_staff(m, "staff_alert", utcnow(), f"gifts:{friday.isoformat()}:{m.id}", config,
                                    context={"text": text}))
     return [i for i in ids if i]

@@ -28,22 +28,65 @@ def listing(q: str = "", tier: str = "", limit: int = 50) -> list[Membership]:
     return list(query.where(Patient.restricted == False).order_by(Membership.paid_total_fen.desc()).limit(limit))  # noqa: E712
 
 
-def card(patient: Patient, on: date) -> dict:
+def card(patient: Patient, on: date, config=None) -> dict:
     m = Membership.get_or_none(Membership.patient == patient)
     tier = m.tier if m else ""
     return {"membership": m, "tier": tier, "tier_label": tiers.TIER_LABELS[tier], "points": m.points if m else 0,
             "card_no": m.card_no if m else tiers.card_no(patient), "paid_total": m.paid_total_fen if m else 0,
-            "benefits": benefits.left_this_year(patient, tier, on), "vip_room": tier in tiers.VIP_TIERS,
-            "next": _next_tier(m)}
+            "joined": bool(m and m.joined_at), "joined_at": m.joined_at if m else None,
+            "benefits": benefits.left_this_year(patient, tier, on, config), "vip_room": tier in tiers.VIP_TIERS,
+            "always_vip_room": tier == "diamond", "next": _next_tier(m, config)}
 
 
-def _next_tier(m: Membership | None):
+def _next_tier(m: Membership | None, config=None):
     paid, current = (m.paid_total_fen, m.tier) if m else (0, "")
-    for tier, single, cumulative in reversed(tiers.THRESHOLDS):
+    for tier, single, cumulative in reversed(settings.thresholds(config)):
         if tiers.rank(tier) > tiers.rank(current):
             return {"tier": tiers.TIER_LABELS[tier], "single": single, "cumulative": cumulative,
                     "short": max(0, cumulative - paid)}
     return None
+
+
+def join(patient: Patient, actor, config, consent: bool, id_number: str = "", address: str = "",
+         now=None) -> Membership:
+    """Seed 002 入会流程: with the patient's consent, the desk records the full registration details
+    (name, ID number, detailed address) and the patient becomes a member. Earlier payments count
+    toward the tier (一次性消费…或累计…); points are earned only from joining on."""
+    from portal.models import Bill, Payment
+    from portal.models.billing import MONEY_METHODS
+    from portal.services.identity import has_control_chars, normalize_id_number
+    if not consent:
+        raise ServiceError(_l("Membership starts only with the patient's consent; tick it when they agree."),
+                           field="consent")
+    id_number = normalize_id_number(id_number or patient.id_number, patient.birth_date)
+    if not id_number:
+        raise ServiceError(_l("Enter the ID number: a member registers name, ID number and full address."),
+                           field="id_number")
+    address = (address or patient.address or "").strip()
+    if len(address) < 2 or len(address) > 200 or has_control_chars(address) or "<" in address:
+        raise ServiceError(_l("Enter the full address (up to 200 characters)."), field="address")
+    now = now or utcnow()
+    with unit_of_work():
+        m = tiers.membership_of(patient)
+        if m.joined_at is not None:
+            raise ServiceError(_l("This patient is a member already."))
+        if (id_number, address) != (patient.id_number, patient.address):
+            Patient.update(id_number=id_number, address=address, updated_at=utcnow()).where(
+                Patient.id == patient.id).execute()
+        Membership.update(joined_at=now, joined_by=actor).where(Membership.id == m.id).execute()
+        m = Membership.get_by_id(m.id)
+        audit.record("update", patient=patient, object_type="member_join", object_ref=m.card_no,
+                     detail={"consent": True}, actor=actor)
+        single = 0
+        for bill in Bill.select(Bill.id).where(Bill.patient == patient):
+            paid = 0
+            for pay in Payment.select(Payment.kind, Payment.method, Payment.amount_fen).where(
+                    Payment.bill == bill.id, Payment.state == "done"):
+                if pay.method in MONEY_METHODS:
+                    paid += pay.amount_fen if pay.kind == "payment" else -pay.amount_fen
+            single = max(single, paid)
+        tiers.apply_payment(m, single, None, config, now)
+    return Membership.get_by_id(m.id)
 
 
 def tier_history(patient: Patient) -> list[TierChange]:
@@ -55,7 +98,7 @@ def for_patient_link(patient: Patient, config, today: date) -> dict | None:
     m = Membership.get_or_none(Membership.patient == patient)
     if m is None:
         return None
-    info = card(patient, today)
+    info = card(patient, today, config)
     return {"tier": info["tier_label"], "card_no": info["card_no"], "points": info["points"],
             "benefits": [b for b in info["benefits"] if b["left"]], "plan": settings.get(config, "plan")}
 

@@ -1,6 +1,8 @@
 """The points ledger (积分): append-only entries, each with a reason and who made it.
 
-Earning rows are lots spent first-in first-out; a lot expires one year after it was earned.
+Earning rows are lots spent first-in first-out. Under plan A (seed 002: 积分采用终生制) points are
+for life and cannot pay; under plan B a lot expires `points_valid_months` (12) after it was earned
+(seed 002: 积分有效期限为一年). A lot keeps the expiry of the plan it was earned under.
 The balance on the member's card always equals the ledger's sum and is never negative.
 """
 from datetime import date, timedelta
@@ -17,12 +19,35 @@ REASON_LABELS = {"payment": _l("Payment"), "refund": _l("Refund"), "redemption":
                  "adjustment": _l("Adjustment")}
 
 
-def expiry_for(earned_on: date) -> date:
-    """One year after earning (29 February earns until 28 February)."""
-    try:
-        return earned_on.replace(year=earned_on.year + 1)
-    except ValueError:
-        return earned_on.replace(year=earned_on.year + 1, day=28)
+def expiry_for(earned_on: date, months: int = 12) -> date:
+    """`months` after earning, on the same day of the month or the month's last day (29 February
+    earns until 28 February a year later)."""
+    import calendar
+    y, m = divmod(earned_on.month - 1 + months, 12)
+    year, month = earned_on.year + y, m + 1
+    return earned_on.replace(year=year, month=month, day=min(earned_on.day, calendar.monthrange(year, month)[1]))
+
+
+def expiry_under_plan(earned_on: date, config=None) -> date | None:
+    """None (for life) under plan A; under plan B the configured validity."""
+    from portal.services import member_settings as settings
+    values = settings.all_settings(config)
+    return expiry_for(earned_on, values["points_valid_months"]) if values["plan"] == "B" else None
+
+
+def can_redeem(patient, config=None) -> bool:
+    """Plan B redemption point (seed 002 B方案: 一次性消费满1000分或累计积分达到2000分为兑换点): one
+    payment (a bill, however split) earned enough points, or all payments together did."""
+    from peewee import fn
+
+    from portal.models import Payment
+    from portal.services import member_settings as settings
+    values = settings.all_settings(config)
+    pid = getattr(patient, "id", patient)
+    per_bill = [s for (s,) in Payment.select(fn.SUM(Payment.points_earned)).where(
+        Payment.patient == pid, Payment.kind == "payment", Payment.state == "done").group_by(Payment.bill).tuples()]
+    return (max(per_bill, default=0) or 0) >= values["redeem_single_points"] or \
+        sum(x or 0 for x in per_bill) >= values["redeem_cumulative_points"]
 
 
 def balance(patient) -> int:
@@ -45,15 +70,16 @@ def _bump(patient_id: int, delta: int) -> None:
 
 
 def earn(patient, points: int, reason: str, actor, today: date, note: str = "", payment=None,
-         key: str | None = None, at=None) -> PointEntry | None:
-    """A new lot. With a key, earning twice for the same thing is a no-op (returns None)."""
+         key: str | None = None, at=None, config=None) -> PointEntry | None:
+    """A new lot, expiring as the plan in force says. With a key, earning twice for the same thing is
+    a no-op (returns None)."""
     if points <= 0:
         return None
     with unit_of_work():
         if key and PointEntry.select().where(PointEntry.unique_key == key).exists():
             return None
         entry = PointEntry.create(patient=patient, delta=points, reason=reason, note=note[:200], payment=payment,
-                                  expires_on=expiry_for(today), remaining=points, unique_key=key,
+                                  expires_on=expiry_under_plan(today, config), remaining=points, unique_key=key,
                                   created_by=actor, created_at=at or utcnow())
         _bump(entry.patient_id, points)
     return entry
@@ -61,7 +87,9 @@ def earn(patient, points: int, reason: str, actor, today: date, note: str = "", 
 
 def _take_fifo(patient_id: int, points: int, prefer_payment=None) -> None:
     lots = PointEntry.select().where(PointEntry.patient == patient_id, PointEntry.remaining > 0)
-    ordered = sorted(lots, key=lambda e: (e.payment_id != getattr(prefer_payment, "id", -1), e.expires_on, e.id))
+    # Lots that expire go first (soonest first); lifetime lots (plan A) last.
+    ordered = sorted(lots, key=lambda e: (e.payment_id != getattr(prefer_payment, "id", -1),
+                                          e.expires_on or date.max, e.id))
     left = points
     for lot in ordered:
         if left <= 0:
@@ -91,7 +119,7 @@ def spend(patient, points: int, reason: str, actor, note: str = "", payment=None
                                  unique_key=key, created_by=actor, created_at=utcnow())
 
 
-def adjust(patient, points: int, reason_text: str, actor, today: date) -> PointEntry | None:
+def adjust(patient, points: int, reason_text: str, actor, today: date, config=None) -> PointEntry | None:
     """A manual correction: a reason is required; a deduction cannot go below zero."""
     reason_text = (reason_text or "").strip()
     if not reason_text:
@@ -99,7 +127,7 @@ def adjust(patient, points: int, reason_text: str, actor, today: date) -> PointE
     if points == 0:
         raise ServiceError(_l("Enter a number of points other than zero."), field="points")
     if points > 0:
-        return earn(patient, points, "adjustment", actor, today, note=reason_text)
+        return earn(patient, points, "adjustment", actor, today, note=reason_text, config=config)
     return spend(patient, -points, "adjustment", actor, note=reason_text)
 
 

@@ -18,9 +18,10 @@ def reward_if_due(patient: Patient, actor, config, today) -> bool:
     with unit_of_work():
         Referral.create(referrer=patient.referred_by_id, referee=patient)
         ledger.earn(patient.referred_by_id, settings.get(config, "referral_points_referrer"), "referral", actor, today,
-                    note=str(_l("Referred %(name)s", name=patient.name)), key=f"referral:{patient.id}:referrer")
+                    note=str(_l("Referred %(name)s", name=patient.name)), key=f"referral:{patient.id}:referrer",
+                    config=config)
         ledger.earn(patient, settings.get(config, "referral_points_referee"), "referral", actor, today,
-                    note=str(_l("Welcome reward")), key=f"referral:{patient.id}:referee")
+                    note=str(_l("Welcome reward")), key=f"referral:{patient.id}:referee", config=config)
         audit.record("update", patient=patient, object_type="referral", object_ref=patient.chart_no,
                      detail={"referrer": patient.referred_by.chart_no}, actor=actor)
     return True

@@ -7,7 +7,8 @@ from flask_babel import lazy_gettext as _l
 from portal.models import DeskTask, Membership, Patient, TierChange, new_code, utcnow
 
 TIER_ORDER = ("", "member", "senior", "vip", "diamond")
-# tier: (single payment ≥ fen, cumulative ≥ fen) — the table in DOMAIN.md, in fen.
+# tier: (single payment ≥ fen, cumulative ≥ fen) — the seed's table, in fen. The manager may change
+# them (Members ▸ Settings); services read member_settings.thresholds(config).
 THRESHOLDS = (("diamond", 2_000_000, 2_500_000), ("vip", 1_000_000, 1_500_000),
               ("senior", 500_000, 800_000), ("member", 100_000, 200_000))
 TIER_LABELS = {"": _l("Not yet a member"), "member": _l("Member"), "senior": _l("Senior member"),
@@ -19,9 +20,9 @@ def rank(tier: str) -> int:
     return TIER_ORDER.index(tier or "")
 
 
-def tier_for(single_fen: int, cumulative_fen: int) -> tuple[str, str]:
+def tier_for(single_fen: int, cumulative_fen: int, table=None) -> tuple[str, str]:
     """(tier, basis) the rule gives for one payment and the running total; ('', '') below member."""
-    for tier, single, cumulative in THRESHOLDS:
+    for tier, single, cumulative in table or THRESHOLDS:
         if single_fen >= single:
             return tier, "single"
         if cumulative_fen >= cumulative:
@@ -44,7 +45,10 @@ def membership_of(patient: Patient) -> Membership:
 def apply_payment(m: Membership, single_fen: int, payment, config, now) -> str | None:
     """After a payment (totals already updated): raise the tier if the rule says so; never lower it.
     Returns the new tier, or None when it did not change."""
-    reached, basis = tier_for(single_fen, m.paid_total_fen)
+    from portal.services import member_settings
+    if m.joined_at is None:
+        return None  # without consent no tier (seed 002: 经病人同意后…成为会员)
+    reached, basis = tier_for(single_fen, m.paid_total_fen, member_settings.thresholds(config))
     if rank(reached) <= rank(m.tier):
         return None
     old = m.tier
@@ -58,11 +62,17 @@ def apply_payment(m: Membership, single_fen: int, payment, config, now) -> str |
 
 
 def _announce(m: Membership, tier: str, config) -> None:
+    """The tier gift is handed over once per tier reached (seed 002: 赠送口腔保健礼品一份), worth the
+    tier's gift value; it is not a yearly benefit."""
     from portal.notify.outbox import queue
+    from portal.services import member_settings
+    from portal.templating import money
     key = f"tier:{m.patient_id}:{tier}"
+    value = member_settings.get(config, f"gift_value_{tier}_fen")
     DeskTask.get_or_none(DeskTask.unique_key == key) or DeskTask.create(
         code=new_code(), patient=m.patient_id, kind="tier_gift", unique_key=key,
-        detail=str(_l("Reached %(tier)s: hand over the welcome gift", tier=TIER_LABELS[tier])))
+        detail=str(_l("Reached %(tier)s: hand over the gift worth %(value)s", tier=TIER_LABELS[tier],
+                      value=money(value)))[:200])
     m._queued = queue(m.patient, "tier_reached", utcnow() + timedelta(minutes=1), key, config,
                       context={"tier": tier})
 
@@ -78,3 +88,11 @@ def tier_in_year(m: Membership | None, year: int) -> str:
         if ch.reached_at.year <= year and rank(ch.to_tier) > rank(best):
             best = ch.to_tier
     return best
+
+
+def always_vip_room(patient) -> bool:
+    """Seed 002: the diamond VIP is seen in the VIP room every time (每次在VIP诊室就诊); a VIP member
+    may ask for it when booking (可以预约在VIP诊室就诊)."""
+    pid = getattr(patient, "id", patient)
+    return Membership.select().where(Membership.patient == pid, Membership.tier == "diamond",
+                                     Membership.joined_at.is_null(False)).exists()

@@ -32,15 +32,29 @@ def card(code):
     patient = load_member(code)
     today = local_today()
     doctors = list(Staff.select().where(Staff.role == "doctor", Staff.active == True).order_by(Staff.display_name))  # noqa: E712
-    return render("members/card.html", p=patient, info=members.card(patient, today), today=today,
+    config = current_app.config
+    return render("members/card.html", p=patient, info=members.card(patient, today, config), today=today,
                   history=ledger.history(patient), uses=benefits.uses_of(patient), tier_history=members.tier_history(patient),
                   tree=referrals.tree(patient), bills=bills.bills_of(patient)[:10], doctors=doctors,
-                  plan=settings.get(current_app.config, "plan"), catalogue_b=benefits.CATALOGUE_B,
+                  plan=settings.get(config, "plan"), catalogue_b=settings.prices_b(config),
                   kind_labels=benefits.KIND_LABELS, reason_labels=ledger.REASON_LABELS, tier_labels=tiers.TIER_LABELS)
 
 
 def _back(code):
     return url_for("members.card", code=code)
+
+
+@bp.route("/members/<code>/join", methods=["POST"])
+@allow("member.benefit")
+def join(code):
+    patient = load_member(code, "member.benefit")
+    f = request.form
+    try:
+        members.join(patient, current_user, current_app.config, consent=f.get("consent") == "yes",
+                     id_number=f.get("id_number", "")[:30], address=f.get("address", "")[:300])
+    except ServiceError as err:
+        return see_other(_back(code), err.message, "error")
+    return see_other(_back(code), _("Joined: the patient is a member from now on."))
 
 
 @bp.route("/members/<code>/benefits", methods=["POST"])
@@ -57,7 +71,7 @@ def use_benefit(code):
                                    teeth=int_or(f.get("teeth"), 1), beneficiary=beneficiary)
         else:
             benefits.use(patient, f.get("kind", ""), current_user, local_today(), beneficiary=beneficiary,
-                         child_id=int_or(f.get("child")), note=f.get("note", ""))
+                         child_id=int_or(f.get("child")), note=f.get("note", ""), config=current_app.config)
     except ServiceError as err:
         return see_other(_back(code), err.message, "error")
     return see_other(_back(code), _("Benefit recorded."))
@@ -69,7 +83,7 @@ def adjust_points(code):
     patient = load_member(code, "member.points")
     try:
         ledger.adjust(patient, int_or(request.form.get("points"), 0), request.form.get("reason", ""), current_user,
-                      local_today())
+                      local_today(), current_app.config)
     except ServiceError as err:
         return see_other(_back(code), err.message, "error")
     return see_other(_back(code), _("Points adjusted."))

@@ -20,7 +20,8 @@ from portal.web import local_today, render, see_other
 def gift_list():
     today = local_today()
     monday = today - timedelta(days=today.weekday())
-    return render("members/gifts.html", report=gifts.week_report(monday), monday=monday,
+    return render("members/gifts.html", report=gifts.week_report(monday, current_app.config["PORTAL_TZ"]), monday=monday,
+                  friday=gifts.count_day(monday),
                   issues=gifts.recent_issues(), tasks=members.open_tasks())
 
 
@@ -78,11 +79,14 @@ def settings_page():
     config = current_app.config
     if request.method == "POST":
         try:
-            changed = settings.save(config, {k: request.form[k] for k in settings.LABELS if k in request.form},
+            changed = settings.save(config, {k: request.form[k] for k in settings.DEFAULTS if k in request.form},
                                     current_user)
         except ServiceError as err:
             return see_other(url_for("members.settings_page"), err.message, "error")
         return see_other(url_for("members.settings_page"), _("Saved.") if changed else _("Nothing changed."))
     audit.record("read", object_type="member_settings", object_ref="all")
+    from portal.services import benefits, tiers
     return render("members/settings.html", values=settings.all_settings(config), labels=settings.LABELS,
-                  choices=settings.CHOICES)
+                  choices=settings.CHOICES, tier_columns=settings.TIER_COLUMNS, tiers=settings.TIERS,
+                  tier_labels=tiers.TIER_LABELS, perk_kinds=settings.PERK_KINDS, plan_b_kinds=settings.PLAN_B_KINDS,
+                  kind_labels=benefits.KIND_LABELS, history=settings.history())

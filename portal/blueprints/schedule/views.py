@@ -70,8 +70,11 @@ def free():
         start_day = form.start.data or local_today()
         now = local_now(current_app.config["PORTAL_TZ"])
         from_local = max(datetime.combine(start_day, time.min), now)
+        ref = request.args.get("patient", "")[:20]  # a diamond member's slots take the VIP chair first
+        from portal.models import Patient
         slots = free_slots(doctor, form.minutes.data or 30, from_local, current_app.config,
-                           preference=form.preference.data, limit=12)
+                           preference=form.preference.data, limit=12,
+                           patient=Patient.get_or_none((Patient.chart_no == ref) | (Patient.code == ref)) if ref else None)
         searched = True
     return render("schedule/free.html", form=form, slots=slots, searched=searched,
                   patient=request.args.get("patient", ""))
