@@ -19,9 +19,10 @@ def complete_visit(app, staff, patient, visit_type="first", procedures=(), docto
     """Book (directly, today), do the procedures on a visit, then arrive → seat → complete."""
     doctor = doctor or staff["doctor"]
     chair = Chair.select().first() or Chair.create(code=new_code(6), name="1号椅")
-    start = utcnow() - timedelta(hours=1) - timedelta(minutes=Appointment.select().count() * 61)
+    # Earlier today (status changes happen on the appointment's day), 21 minutes apart: 20 fit before 07:30.
+    start = utcnow() - timedelta(minutes=25) - timedelta(minutes=Appointment.select().count() * 21)
     appt = Appointment.create(code=new_code(), patient=patient, doctor=doctor, chair=chair, start_at=start,
-                              end_at=start + timedelta(minutes=60), visit_type=visit_type)
+                              end_at=start + timedelta(minutes=20), visit_type=visit_type)
     if procedures:
         visit = visits.open_visit(patient, doctor, clinic_today(), appointment=appt)
         for proc in procedures:
