@@ -3,7 +3,7 @@ goes through the outbox and is delivered by a real worker process."""
 import os
 import subprocess
 import time
-from datetime import date, time as clock, timedelta
+from datetime import date, datetime, time as hour_min, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -40,7 +40,7 @@ def test_book_first_visit_doctor_day_checkin_and_worker_delivery(live_app, web, 
         doctor = Staff.get(Staff.username == "doctor")
         chair = Chair.create(code=new_code(6), name="1号椅")
         for weekday in range(7):
-            shifts.add_pattern(doctor, weekday, clock(9), clock(12), clinic_today() - timedelta(days=1), chair=chair)
+            shifts.add_pattern(doctor, weekday, hour_min(9), hour_min(12), clinic_today() - timedelta(days=1), chair=chair)
     patient = factories.patient(frontdesk_staff, name="张小明", birth_date=date(2015, 3, 8),
                                 consents={"reminders": True, "treatment": True})
     huey.immediate = False  # messages wait in the real queue for the worker
@@ -68,6 +68,8 @@ def test_book_first_visit_doctor_day_checkin_and_worker_delivery(live_app, web, 
         expect(doc.locator("main")).to_contain_text("张小明")
         expect(doc.locator("main")).to_contain_text("10:00–11:00")
 
+        clock.set(datetime.combine(day, hour_min(9, 50)))  # the day of the visit: the patient arrives
+        desk = web.login("frontdesk")  # a new working day, a new session
         desk.goto(f"/checkin?date={day.isoformat()}")
         row = desk.locator("tr", has_text="张小明")
         row.locator("button:has-text('Check in')").click()
