@@ -76,7 +76,9 @@ def test_refund_above_limit_waits_for_manager(app, staff, make_patient):
 
 
 def test_referral_rewards_both_sides_once(app, staff, make_patient):
+    from tests.members_helpers import join
     old = make_patient(name="老客户")
+    join(app, staff, old)  # points go to members only
     new = make_patient(name="新客户")
     new.referred_by = old  # recorded at registration
     new.save()

@@ -264,3 +264,14 @@ def test_settings_page_shows_history(app, staff, as_role):
     assert r.status_code == 303
     page = client.get("/members/settings").get_data(as_text=True)
     assert "gift_value_senior_fen" in page and "5000" in page and "6000" in page and staff["manager"].display_name in page
+
+
+def test_referral_points_only_for_those_who_joined(app, staff, make_patient):
+    from portal.models import Patient
+    referrer = make_patient(name="老会员")
+    pay(app, staff, referrer, 1000 * YUAN)
+    newcomer = make_patient(name="新朋友")
+    Patient.update(referred_by=referrer).where(Patient.id == newcomer.id).execute()
+    pay(app, staff, Patient.get_by_id(newcomer.id), 300 * YUAN, joined=False)
+    assert ledger.balance(referrer) == 1000 + 500
+    assert ledger.balance(newcomer) == 0  # not a member: earns nothing as one

@@ -2,8 +2,9 @@
 book with the shelf; an item at or below its low mark is flagged.
 
 Seed 002 (四、会员礼品管理): 会员礼品每周核对一次(每星期五…核对) — the count is on Friday. A week's
-reconciliation is the count made on its Friday (clinic time); the day after, managers are told once
-which items were not counted that Friday and which are running out."""
+reconciliation is the count made on its Friday (clinic time); after that Friday (the worker checks on
+Monday morning) managers are told once which items were not counted that Friday and which are
+running out."""
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l

@@ -15,13 +15,19 @@ def reward_if_due(patient: Patient, actor, config, today) -> bool:
         return False
     if Bill.select().where(Bill.patient == patient, Bill.status == "paid").count() != 1:
         return False  # the reward belongs to the first paid visit
+    from portal.models import Membership
+    joined = {m.patient_id for m in Membership.select(Membership.patient).where(
+        Membership.patient.in_([patient.id, patient.referred_by_id]), Membership.joined_at.is_null(False))}
     with unit_of_work():
         Referral.create(referrer=patient.referred_by_id, referee=patient)
-        ledger.earn(patient.referred_by_id, settings.get(config, "referral_points_referrer"), "referral", actor, today,
-                    note=str(_l("Referred %(name)s", name=patient.name)), key=f"referral:{patient.id}:referrer",
-                    config=config)
-        ledger.earn(patient, settings.get(config, "referral_points_referee"), "referral", actor, today,
-                    note=str(_l("Welcome reward")), key=f"referral:{patient.id}:referee", config=config)
+        # Points go only to members (consent recorded); the referral itself is always recorded.
+        if patient.referred_by_id in joined:
+            ledger.earn(patient.referred_by_id, settings.get(config, "referral_points_referrer"), "referral", actor,
+                        today, note=str(_l("Referred %(name)s", name=patient.name)),
+                        key=f"referral:{patient.id}:referrer", config=config)
+        if patient.id in joined:
+            ledger.earn(patient, settings.get(config, "referral_points_referee"), "referral", actor, today,
+                        note=str(_l("Welcome reward")), key=f"referral:{patient.id}:referee", config=config)
         audit.record("update", patient=patient, object_type="referral", object_ref=patient.chart_no,
                      detail={"referrer": patient.referred_by.chart_no}, actor=actor)
     return True
