@@ -238,12 +238,12 @@ def test_the_rules_screen_shows_recall_months_and_after_care_stages(app, staff, 
     assert bad.status_code == 422 and "visit types" in bad.get_data(as_text=True)
 
 
-def test_migration_0012_gives_a_clinic_seeded_earlier_the_missing_after_care_stages(tmp_path):
+def test_migration_0011_gives_a_clinic_seeded_earlier_the_missing_after_care_stages(tmp_path):
     """A clinic whose rules were seeded before: extraction gets 2 and 6 months, aesthetic work 9 months,
     and the special recall reads diagnoses and findings; a rule the manager edited is left alone."""
     from portal import create_app
     from portal.db import db
-    from portal.migrations import m0012_followup_stages as step
+    from portal.migrations import m0011_followup_stages as step
     from portal.migrations import migrate
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'old.db'}", "TESTING": True, "SECRET_KEY": "t"})
     with app.app_context():

@@ -1,4 +1,4 @@
-"""The desk takes ¥12,000 (split card + WeChat), the patient becomes VIP, the desk sees the gift to hand
+"""The patient joins with consent, the desk takes ¥12,000 (split card + WeChat), the patient becomes VIP, the desk sees the gift to hand
 over and this year's two scalings; the patient's own link shows the tier."""
 from datetime import date
 
@@ -21,6 +21,14 @@ def test_desk_payment_makes_vip_and_link_shows_tier(web, live_app, browser, live
         with live_app.test_request_context():
             token = links.issue(patient, "patient", frontdesk_staff, live_app.config).token
     desk = web.login("frontdesk")
+    # Seed 002: the patient agrees, the desk records ID number and address, then the patient is a member.
+    desk.goto(f"/members/{patient.code}")
+    desk.fill("#j-id", "110105198004050013")
+    desk.fill("#j-addr", "北京市朝阳区幸福路1号")
+    desk.check("#join input[name=consent]")
+    desk.click("text=Record consent and join")
+    desk.wait_for_selector("#member-card")
+    assert desk.locator("#join").count() == 0
     desk.goto(f"/members/{patient.code}/bills")
     desk.click("text=Open a bill")
     desk.wait_for_url("**/members/bills/*")
