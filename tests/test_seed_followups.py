@@ -31,7 +31,9 @@ def _open(patient, kind=None):
 
 
 def _visit_with_diagnosis(app, staff, patient, diagnosis, visit_type="revisit"):
-    chair = Chair.select().first() or Chair.create(code=new_code(6), name="1号椅")
+    # One chair per visit: two patients' visits an hour ago may not share a chair (PostgreSQL's
+    # exclusion constraint refuses the overlap).
+    chair = Chair.create(code=new_code(6), name=f"{patient.name}的椅位")
     start = utcnow() - timedelta(hours=1)
     appt = Appointment.create(code=new_code(), patient=patient, doctor=staff["doctor"], chair=chair, start_at=start,
                               end_at=start + timedelta(minutes=30), visit_type=visit_type)
