@@ -31,10 +31,10 @@ def _open(patient, kind=None):
 
 
 def _visit_with_diagnosis(app, staff, patient, diagnosis, visit_type="revisit"):
-    # One chair per visit: two patients' visits an hour ago may not share a chair (PostgreSQL's
-    # exclusion constraint refuses the overlap).
-    chair = Chair.create(code=new_code(6), name=f"{patient.name}的椅位")
-    start = utcnow() - timedelta(hours=1)
+    chair = Chair.select().first() or Chair.create(code=new_code(6), name="1号椅")
+    # Earlier today, one after another: the same doctor and chair cannot hold two visits at once
+    # (PostgreSQL's exclusion constraints refuse the overlap).
+    start = utcnow() - timedelta(minutes=35 + 31 * Appointment.select().count())
     appt = Appointment.create(code=new_code(), patient=patient, doctor=staff["doctor"], chair=chair, start_at=start,
                               end_at=start + timedelta(minutes=30), visit_type=visit_type)
     visit = visits.open_visit(patient, staff["doctor"], clinic_today(), appointment=appt)
