@@ -59,9 +59,9 @@ def test_manager_changes_the_first_reply_hours(app, staff, as_role, make_patient
     (SEVERE, "ten", "Enter a whole number."),
     (SEVERE, "-3", "Enter a whole number from 1 to 90."),
     (SEVERE, "0", "Enter a whole number from 1 to 90."),
-    ("followup.windows.child", "14:30-12:00", "A time window must end after it starts."),
-    ("followup.windows.child", "noon", "Write a time window as HH:MM-HH:MM"),
-    ("followup.windows.child", "09:00-12:00, 11:00-13:00", "Time windows must not overlap."),
+    ("followup.windows_child", "14:30-12:00", "A time window must end after it starts."),
+    ("followup.windows_child", "noon", "Write a time window as HH:MM-HH:MM"),
+    ("followup.windows_child", "09:00-12:00, 11:00-13:00", "Time windows must not overlap."),
 ])
 def test_invalid_input_is_refused_and_nothing_changes(app, staff, as_role, key, raw, message):
     # A valid change sent with the invalid one is not saved either: all or nothing.
@@ -78,10 +78,10 @@ def test_invalid_input_is_refused_and_nothing_changes(app, staff, as_role, key, 
 
 def test_full_width_input_from_a_chinese_keyboard_is_understood(app, staff):
     with app.app_context():
-        clinic_settings.save(app.config, {"followup.windows.child": "０９：００至１２：００，１４：３０－１９：００"},
+        clinic_settings.save(app.config, {"followup.windows_child": "０９：００至１２：００，１４：３０－１９：００"},
                              staff["manager"])
-        assert clinic_settings.dump(clinic_settings.setting("followup.windows.child"),
-                                    clinic_settings.get(app.config, "followup.windows.child")) \
+        assert clinic_settings.dump(clinic_settings.setting("followup.windows_child"),
+                                    clinic_settings.get(app.config, "followup.windows_child")) \
             == "09:00-12:00, 14:30-19:00"
 
 

@@ -140,6 +140,11 @@ def _parse(s: Setting, raw):
     return windows
 
 
+def parse(kind: str, text: str):
+    """A value of this kind from its text, by the same rules as the form (for defaults in code)."""
+    return _parse(Setting(key="", default=None, kind=kind, label=""), text)
+
+
 def _fmt(t: time) -> str:
     return "24:00" if t == time(23, 59, 59) else t.strftime("%H:%M")
 
@@ -281,8 +286,8 @@ def save(config, changes: dict, actor: Staff) -> list[str]:
 
 
 # ---- the clinic's settings (defaults from DOMAIN.md) ----------------------------------------
-# Follow-up ages and preference windows are declared in services/followups.py, which reads all
-# "followup.*" keys through followup_settings(config).
+# The follow-up numbers ("followup.*": recall months, ages, call windows, warning score, call
+# attempts) are declared beside their rules in services/followups.py.
 
 define("complaint.reply_hours", 24, "int", _l("First reply to a complaint within (hours)"),
        minimum=1, maximum=720, group="complaints")
@@ -294,20 +299,3 @@ define("complaint.resolve_days.severe", 14, "int", _l("Resolve a severe complain
        minimum=1, maximum=90, group="complaints")
 define("schedule.first_visit_min_minutes", 60, "int", _l("A first visit lasts at least (minutes)"),
        minimum=5, maximum=480, group="schedule")
-define("followup.warning_score", 7, "int",
-       _l("A pain or swelling answer (0–10) at or above this alerts the doctor"),
-       minimum=1, maximum=10, group="followups")
-define("followup.max_attempts", 3, "int", _l("Unanswered calls before a follow-up is closed as unreached"),
-       minimum=1, maximum=10, group="followups")
-define("followup.recall_routine_months", 6, "int", _l("Routine recall every (months)"),
-       minimum=1, maximum=36, group="followups")
-define("followup.recall_special_months", 3, "int", _l("Recall for special cases every (months)"),
-       minimum=1, maximum=36, group="followups")
-define("followup.windows.child", [(time(9), time(12)), (time(14, 30), time(19, 30))], "windows",
-       _l("Call times for children (a parent answers; not in the midday rest)"), group="followups")
-define("followup.windows.retired", [(time(9), time(11, 30)), (time(14, 30), time(17, 30))], "windows",
-       _l("Call times for the elderly (not in the midday rest)"), group="followups")
-define("followup.windows.working", [(time(12), time(13, 30)), (time(18), time(20))], "windows",
-       _l("Call times for working adults (lunchtime, evening)"), group="followups")
-define("followup.windows.student", [(time(12), time(12, 30)), (time(17), time(20))], "windows",
-       _l("Call times for students"), group="followups")

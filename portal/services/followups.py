@@ -37,7 +37,7 @@ QUESTIONS = {
 WARNING_QUESTIONS = ("pain", "swelling", "bleeding", "exudate")
 
 # The numbers the manager changes live in the clinic's versioned settings (portal.services.clinic_settings,
-# keys "followups.<name>", edited on the settings screen) and are read through followup_settings(config):
+# key "followup.<name>", edited on the rules screen) and are read through followup_settings(config):
 # recall intervals in calendar months (001 常规六个月，特殊三个月), the ages that decide who is called as a
 # child, a student, a working adult or a retired person, and the call windows by age group
 # (windows_<group>) and by the patient's own preference (pref_<time>) (001 老人儿童避开午休，
@@ -53,49 +53,48 @@ FOLLOWUP_DEFAULTS = {
     "pref_evening": "18:00-20:00",
     "warning_score": 7, "max_attempts": 3,
 }
-_AGE_LABELS = {
+_LABELS = {
+    "recall_routine_months": _l("Routine recall every (months)"),
+    "recall_special_months": _l("Recall for special cases every (months)"),
     "child_age": _l("Called as a child (a parent answers) below this age"),
     "adult_age": _l("From this age the occupation the desk records decides the call times"),
     "student_until_age": _l("Adults with no recorded occupation count as students below this age"),
     "retired_from_age": _l("Adults with no recorded occupation count as retired from this age"),
+    "windows_child": _l("Call times for children (a parent answers; not in the midday rest)"),
+    "windows_retired": _l("Call times for the elderly (not in the midday rest)"),
+    "windows_working": _l("Call times for working adults (lunchtime, evening)"),
+    "windows_student": _l("Call times for students"),
+    "pref_morning": _l("Call times for a patient who prefers the morning"),
+    "pref_lunch": _l("Call times for a patient who prefers lunchtime"),
+    "pref_afternoon": _l("Call times for a patient who prefers the afternoon"),
+    "pref_evening": _l("Call times for a patient who prefers the evening"),
+    "warning_score": _l("A pain or swelling answer (0–10) at or above this alerts the doctor"),
+    "max_attempts": _l("Unanswered calls before a follow-up is closed as unreached"),
 }
-_AGE_LIMITS = {"child_age": (1, 18), "adult_age": (12, 25), "student_until_age": (16, 40), "retired_from_age": (40, 90)}
+_LIMITS = {"recall_routine_months": (1, 36), "recall_special_months": (1, 36), "child_age": (1, 18),
+           "adult_age": (12, 25), "student_until_age": (16, 40), "retired_from_age": (40, 90),
+           "warning_score": (1, 10), "max_attempts": (1, 10)}
 
 
-def _store_keys(name: str) -> list[str]:
-    """Where the settings store may keep one of our names ("followups.<name>" or "followup.<name>",
-    group windows also as "followup.windows.<group>")."""
-    keys = [f"followups.{name}", f"followup.{name}"]
-    if name.startswith("windows_"):
-        keys.append(f"followup.windows.{name[len('windows_'):]}")
-    if name.startswith("pref_"):
-        keys.append(f"followup.windows.{name}")
-    return keys
+def setting_key(name: str) -> str:
+    """The settings store's key for one of followup_settings' names."""
+    return f"followup.{name}"
 
 
-def _declare_missing() -> None:
-    """The ages are settings too: declare those the settings registry does not know yet."""
-    prefix = "followups." if any(k.startswith("followups.") for k in clinic_settings.REGISTRY) else "followup."
-    for name, label in _AGE_LABELS.items():
-        if not any(k in clinic_settings.REGISTRY for k in _store_keys(name)):
-            low, high = _AGE_LIMITS[name]
-            clinic_settings.define(prefix + name, FOLLOWUP_DEFAULTS[name], "int", label, minimum=low, maximum=high,
-                                   group="followups")
-
-
-_declare_missing()
+for _name, _default in FOLLOWUP_DEFAULTS.items():
+    if isinstance(_default, int):
+        _low, _high = _LIMITS[_name]
+        clinic_settings.define(setting_key(_name), _default, "int", _LABELS[_name], minimum=_low, maximum=_high,
+                               group="followups")
+    else:
+        clinic_settings.define(setting_key(_name), clinic_settings.parse("windows", _default), "windows",
+                               _LABELS[_name], group="followups")
 
 
 def followup_settings(config) -> dict:
-    """The follow-up numbers in force (one query): FOLLOWUP_DEFAULTS overlaid with the clinic's
-    current values from the settings store."""
+    """The follow-up numbers in force, by name (one query)."""
     stored = clinic_settings.all_values(config)
-    values = dict(FOLLOWUP_DEFAULTS)
-    for name in values:
-        key = next((k for k in _store_keys(name) if k in stored), None)
-        if key is not None:
-            values[name] = stored[key]
-    return values
+    return {name: stored[setting_key(name)] for name in FOLLOWUP_DEFAULTS}
 
 
 def add_months(day: date, months: int) -> date:
