@@ -2,7 +2,7 @@
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app, flash, make_response, redirect, render_template, request
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_htmx import HTMX
 from jinja2_fragments import BlockNotFoundError
 from jinja2_fragments.flask import render_block
@@ -37,6 +37,23 @@ def see_other(url: str, message=None, category: str = "success", trigger: str | 
             resp.headers["HX-Trigger"] = trigger
         return resp
     return redirect(url, 303)
+
+
+def refuse(error, back: str | None = None):
+    """A refused change answers with its reason and a refusal status — 409 when the record moved
+    on (services.Conflict), 422 when the input breaks a rule — never a 303 that looks like
+    success. htmx shows the reason in the page's #notice region; a plain browser gets a page
+    with the reason and a way back."""
+    from portal.services import Conflict
+    status = 409 if isinstance(error, Conflict) else 422
+    message = getattr(error, "message", error)
+    if htmx:
+        resp = make_response(render_template("notice.html", message=message), status)
+        resp.headers["HX-Retarget"] = "#notice"
+        resp.headers["HX-Reswap"] = "innerHTML"
+        return resp
+    back = back or request.referrer or url_for("home.index")
+    return make_response(render_template("refused.html", message=message, back=back, code=status), status)
 
 
 def apply_service_error(form, error) -> None:

@@ -8,3 +8,8 @@ class ServiceError(Exception):
         super().__init__(str(message))
         self.message = message
         self.field = field
+
+
+class Conflict(ServiceError):
+    """The record moved on since the user saw it (another desk, a second click): nothing was
+    changed, and `message` says what it is now ("already cancelled by 李芳 at 10:42")."""
