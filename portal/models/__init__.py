@@ -1,6 +1,7 @@
 from portal.models.audit import AuditEvent
 from portal.models.base import BaseModel, new_code, utcnow
 from portal.models.billing import Bill, BillLine, Payment
+from portal.models.counter import Counter
 from portal.models.chart import (ChartEntry, ClinicalImage, PlanItem, Procedure, ProtocolStep, StepTick, Visit,
                                  VisitAddendum, VisitProcedure)
 from portal.models.followup import (CareArticle, Complaint, ComplaintAction, DoctorTask, Followup, FollowupCall,
@@ -25,7 +26,7 @@ ALL_MODELS = [Staff, StaffSession, LoginAttempt, AuditEvent, Family, Patient, Ta
               PatientLink, PatientLinkSession, PatientLinkAttempt, PrintJob,
               Bill, BillLine, Payment, MemberSetting, Membership, TierChange, PointEntry, BenefitGrant, BenefitUse,
               Referral, GiftItem, GiftMovement, DeskTask, DoctorChangeRequest, ClinicSetting,
-              MemberSettingChange]
+              MemberSettingChange, Counter]
 
 __all__ = ["ALL_MODELS", "Appointment", "AppointmentEvent", "AuditEvent", "CalendarFeed", "Chair",
            "OutboxMessage", "ScheduleVersion", "ShiftException", "ShiftPattern", "BaseModel", "Consent", "Family", "LoginAttempt", "Patient",
@@ -36,4 +37,4 @@ __all__ = ["ALL_MODELS", "Appointment", "AppointmentEvent", "AuditEvent", "Calen
            "Survey", "SurveyAnswer", "SurveyQuestion",
            "PatientLink", "PatientLinkAttempt", "PatientLinkSession", "PrintJob",
            "Bill", "BillLine", "Payment", "BenefitGrant", "BenefitUse", "DeskTask", "DoctorChangeRequest", "GiftItem",
-           "GiftMovement", "MemberSetting", "Membership", "PointEntry", "Referral", "TierChange", "ClinicSetting", "MemberSettingChange"]
+           "GiftMovement", "MemberSetting", "Membership", "PointEntry", "Referral", "TierChange", "ClinicSetting", "MemberSettingChange", "Counter"]

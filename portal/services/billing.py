@@ -109,9 +109,9 @@ def open_bill(patient: Patient, actor, config, on: date, visit: Visit | None = N
     with unit_of_work():
         m = Membership.get_or_none(Membership.patient == patient)
         tier = m.tier if m else ""
-        bill = Bill.create(code=new_code(), receipt_no=new_code(12), patient=patient, visit=visit, created_by=actor)
-        bill.receipt_no = f"R{on.year}{bill.id:06d}"
-        Bill.update(receipt_no=bill.receipt_no).where(Bill.id == bill.id).execute()
+        from portal.services.counters import receipt_no  # the year's locked counter row (issue 12)
+        bill = Bill.create(code=new_code(), receipt_no=receipt_no(on), patient=patient, visit=visit,
+                           created_by=actor)
         _registration_line(bill, patient, actor, config)
         if visit is not None:
             runs = (VisitProcedure.select(VisitProcedure, Procedure).join(Procedure)

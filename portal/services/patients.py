@@ -11,7 +11,7 @@ from portal.db import is_sqlite, unit_of_work
 from portal.models import Consent, Family, Patient, PatientTag, Staff, Tag, new_code, utcnow
 from portal.models.people import (CHANNELS, CONSENT_KINDS, CONTACT_TIMES, OCCUPATION_GROUPS,
                                   REFERRAL_CHANNELS, SEXES)
-from portal.services import ServiceError
+from portal.services import ServiceError, counters
 from portal.services.identity import (default_occupation_group, normalize_id_number, normalize_name,
                                       normalize_phone, pinyin_keys)
 
@@ -91,14 +91,6 @@ def find_duplicates(name: str, birth_date: date | None, phone: str, exclude_id: 
     return list(query.limit(10))
 
 
-def _next_chart_no(today: date) -> str:
-    prefix = f"{today.year}"
-    last = (Patient.select(pw.fn.MAX(Patient.chart_no))
-            .where(Patient.chart_no.between(prefix + "000000", prefix + "999999")).scalar())
-    seq = int(last[len(prefix):]) + 1 if last else 1
-    return f"{prefix}{seq:06d}"
-
-
 def register(data: PatientData, actor: Staff, today: date, family: Family | None = None,
              allow_duplicate: bool = False, start_family_named: str | None = None) -> Patient:
     """Register one patient, optionally into `family` or as the contact of a new family."""
@@ -107,23 +99,19 @@ def register(data: PatientData, actor: Staff, today: date, family: Family | None
         dupes = find_duplicates(values["name"], values["birth_date"], values["phone"])
         if dupes:
             raise DuplicateSuspected(dupes)
-    for attempt in range(3):
-        try:
-            with unit_of_work():
-                patient = Patient.create(code=new_code(), chart_no=_next_chart_no(today),
-                                         referred_by=data.referred_by, family=family,
-                                         created_by=actor, **values)
-                for kind, granted in (data.consents or {}).items():
-                    _record_consent(patient, kind, bool(granted), actor, "paper")
-                audit.record("create", patient=patient, object_type="patient",
-                             object_ref=patient.chart_no, actor=actor)
-                if family is None and start_family_named:
-                    create_family(start_family_named, patient, actor)
-            return patient
-        except pw.IntegrityError:
-            if attempt == 2:  # two desks registering at the same instant on PostgreSQL
-                raise
-    raise AssertionError("unreachable")
+    with unit_of_work():
+        # The chart number comes from the locked counter row (services.counters), taken in this
+        # transaction: two desks registering at the same instant get two numbers, no retries.
+        patient = Patient.create(code=new_code(), chart_no=counters.chart_no(today),
+                                 referred_by=data.referred_by, family=family,
+                                 created_by=actor, **values)
+        for kind, granted in (data.consents or {}).items():
+            _record_consent(patient, kind, bool(granted), actor, "paper")
+        audit.record("create", patient=patient, object_type="patient",
+                     object_ref=patient.chart_no, actor=actor)
+        if family is None and start_family_named:
+            create_family(start_family_named, patient, actor)
+    return patient
 
 
 class DuplicateSuspected(ServiceError):
