@@ -83,7 +83,7 @@ def _bump_version():
     db.execute_sql("UPDATE schedule_version SET n = n + 1 WHERE id = 1")
 
 
-def _measure(client, url, base_get, n, drawn: bool) -> Sample:
+def _measure(client, url, base_get, n, drawn: bool, headers=HX) -> Sample:
     """`n` timed fragment requests per round: `drawn` ones each after a change (the grid is
     built and rendered), the others as the desk's reloads find it (kept from the last change)."""
     sample, counts = Sample(), []
@@ -94,7 +94,7 @@ def _measure(client, url, base_get, n, drawn: bool) -> Sample:
             _bump_version()  # untimed below: only the request is measured
         before = counter.count
         t0 = time.perf_counter()
-        resp = client.get(url, headers=HX)
+        resp = client.get(url, headers=headers)
         elapsed = time.perf_counter() - t0
         counts.append(counter.count - before)
         assert resp.status_code == 200
@@ -154,6 +154,8 @@ def figures(bench_app, password_hash, bench_requests, request):
     _grow(small_days, max(0, big // PER_DAY - small_days), anchor, doctors, chairs, patients, tz)
     grown_in = time.perf_counter() - t0
     at_big = measure()
+    week = _measure(client, f"/schedule/week?date={anchor.isoformat()}",
+                    lambda: base_client.get(f"/one/{base_code}"), bench_requests, drawn=False, headers={})
     total = Appointment.select().count()
     growth = at_big["drawn"].p50 / at_small["drawn"].p50
     lines = [f"appointments: {small_days * PER_DAY:,} then {total:,} (built in {grown_in:.0f} s); "
@@ -167,7 +169,8 @@ def figures(bench_app, password_hash, bench_requests, request):
     ratio = _ratio(at_big["kept"])
     lines += [f"growth of the drawn grid p50 {growth:.2f}x (budget 1.3x)",
               f"fragment as the desk reloads it vs bare route: p95 {ratio:.1f}x (budget 3x); "
-              f"drawn after each change: {_ratio(at_big['drawn']):.1f}x"]
+              f"drawn after each change: {_ratio(at_big['drawn']):.1f}x",
+              f"week page (whole page, shifts only) vs bare route: p95 {_ratio(week):.1f}x (budget 3x)"]
     # What a status change costs on the wire: the desk's grid answers the change's HX-Trigger by
     # fetching the day fragment again; compared with the whole page a plain browser gets.
     page_bytes = len(client.get(url).data)
@@ -178,6 +181,8 @@ def figures(bench_app, password_hash, bench_requests, request):
     drawn_ratio = _ratio(at_big["drawn"])
     budget(request.config, "day view kept: p95 / floor", ratio, f"{total:,} appointments")
     budget(request.config, "day view drawn after a change: p95 / floor", drawn_ratio, f"{total:,} appointments")
+    budget(request.config, "week view: p95 / floor", _ratio(week),
+           "the page as it is: shifts only; the week's appointments come with issue 13")
     budget(request.config, "day view growth 10k → 1M appointments", growth, f"{small_days * PER_DAY:,} → {total:,}")
     budget(request.config, "fragment after a status change / full page bytes", fragment_bytes / page_bytes,
            "the whole grid is re-sent (issue 19)")
