@@ -8,11 +8,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class Gateway:
     """A local SMS gateway. Like real providers it drops a repeat of an idempotency key it has
-    already accepted. `slow_first` makes the first request wait, so a test can kill a sender mid-send."""
+    already accepted. `slow_first` makes the first request wait, so a test can kill a sender mid-send;
+    `delay` makes every request take that long (a slow provider). `requests` is every attempt, so a
+    test counts duplicates there: `delivered` has already dropped them, as a real provider would."""
 
-    def __init__(self, slow_first: float = 0.0, fail_times: int = 0):
+    def __init__(self, slow_first: float = 0.0, fail_times: int = 0, delay: float = 0.0):
         self.requests, self.delivered, self.lock = [], {}, threading.Lock()
-        self.slow_first, self.fail_times = slow_first, fail_times
+        self.slow_first, self.fail_times, self.delay = slow_first, fail_times, delay
         self.received = threading.Event()
         gateway = self
 
@@ -31,6 +33,8 @@ class Gateway:
                 gateway.received.set()
                 if first and gateway.slow_first:
                     time.sleep(gateway.slow_first)
+                if gateway.delay:
+                    time.sleep(gateway.delay)
                 self.send_response(503 if failing else 200)
                 self.end_headers()
                 self.wfile.write(b'{"ok": true}')
@@ -41,6 +45,12 @@ class Gateway:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/send"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def repeats(self) -> dict:
+        """Keys the gateway was asked to send more than once, with how often."""
+        with self.lock:
+            keys = [r["key"] for r in self.requests]
+        return {k: keys.count(k) for k in set(keys) if keys.count(k) > 1}
 
     def close(self):
         self.server.shutdown()

@@ -1,12 +1,18 @@
 """The outbox: every message is a row before anything is sent.
 
 A row is claimed atomically (one UPDATE … WHERE status = 'pending'), so two workers never
-both send it; a claim older than OUTBOX_LEASE_SECONDS (a worker died mid-send) is retried,
-with the same idempotency key, so the gateway drops a repeat. Reminders carry `not_after`
-(the visit's start) and are skipped, never sent, once that has passed.
+both send it. The claim is a lease: stamped with the time it is made (not the time a sweep
+began), and renewed every third of OUTBOX_LEASE_SECONDS while the channel is still sending, so
+a slow gateway never makes a live claim look abandoned. Only a claim nobody renews (the worker
+died or froze mid-send) goes stale and is retried, with the same idempotency key, so the gateway
+drops a repeat. Each claim bumps `attempts`, which doubles as the claim's token: renewals and the
+outcome are written only while the row still carries it, so a sender that lost its lease cannot
+overwrite the new claimant's row. Reminders carry `not_after` (the visit's start) and are
+skipped, never sent, once that has passed.
 """
 import json
 import logging
+import threading
 from datetime import datetime, timedelta
 
 import peewee as pw
@@ -103,7 +109,7 @@ def queue_change(appt: Appointment, config) -> list[int]:
 
 
 def queue_cancellation(appt: Appointment, config) -> list[int]:
-    cancel_pending(appt, "cancelled")
+    cancel_pending(appt, "cancelled", keep=("cancellation_notice",))  # never withdraw its own notice
     key = f"appt:{appt.id}:cancellation_notice"
     return [i for i in [queue(appt.patient, "cancellation_notice", utcnow(), key, config, appt,
                               context=_appt_context(appt, config))] if i]
@@ -116,9 +122,12 @@ def queue_no_show(appt: Appointment, config) -> list[int]:
                               context=_appt_context(appt, config))] if i]
 
 
-def cancel_pending(appt: Appointment, why: str, reminders_only: bool = False) -> int:
-    """Withdraw what has not gone yet: everything when the visit is off, only reminders once it began."""
+def cancel_pending(appt: Appointment, why: str, reminders_only: bool = False, keep: tuple = ()) -> int:
+    """Withdraw what has not gone yet: everything when the visit is off, only reminders once it began
+    (`keep`: templates that stay, such as the cancellation notice itself)."""
     where = (OutboxMessage.appointment == appt) & (OutboxMessage.status == "pending")
+    if keep:
+        where &= OutboxMessage.template.not_in(list(keep))
     if reminders_only:
         where &= OutboxMessage.template.startswith("reminder")
     return OutboxMessage.update(status="cancelled", last_error=why[:300]).where(where).execute()
@@ -156,10 +165,64 @@ def _due(now: datetime, lease: int):
             | ((OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < stale)))
 
 
-def claim(message_id: int, config, now: datetime) -> bool:
+def _ticking(start: datetime | None):
+    """The clock a sender stamps with: the real one, or one started at `start` (a sweep told its
+    time, a test) that moves on as real time passes, so a stamp is always the time it is made."""
+    if start is None:
+        return utcnow
+    offset = start - utcnow()
+    return lambda: utcnow() + offset
+
+
+def claim(message_id: int, config, now: datetime) -> OutboxMessage | None:
+    """Take the message if it is due or its last claim went stale; the claimed row, or None.
+    Read back in the same transaction, so the row's `attempts` is this claim's token."""
     with unit_of_work():
-        return (OutboxMessage.update(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
-                .where(OutboxMessage.id == message_id, _due(now, config["OUTBOX_LEASE_SECONDS"])).execute()) == 1
+        taken = (OutboxMessage.update(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+                 .where(OutboxMessage.id == message_id, _due(now, config["OUTBOX_LEASE_SECONDS"])).execute()) == 1
+        return OutboxMessage.get_by_id(message_id) if taken else None
+
+
+def _ours(msg: OutboxMessage):
+    """The row as long as it is still this claim's (a later claim bumped `attempts`)."""
+    return ((OutboxMessage.id == msg.id) & (OutboxMessage.status == "sending")
+            & (OutboxMessage.attempts == msg.attempts))
+
+
+class _Lease:
+    """Renews a claim every third of the lease while the channel is sending (a thread of its own,
+    with its own connection, opened only if a send outlasts the first third)."""
+
+    def __init__(self, msg: OutboxMessage, config, clock):
+        self.msg, self.clock = msg, clock
+        self.every = max(config["OUTBOX_LEASE_SECONDS"] / 3, 0.05)
+        self.done = threading.Event()
+        self.lost = False
+        self.thread = threading.Thread(target=self._run, name=f"outbox-lease-{msg.id}", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join()
+
+    def _run(self):
+        try:
+            while not self.done.wait(self.every):
+                db.connect(reuse_if_open=True)
+                with unit_of_work():
+                    renewed = OutboxMessage.update(claimed_at=self.clock()).where(_ours(self.msg)).execute()
+                if not renewed:  # taken over (we were frozen past the lease) or finished elsewhere
+                    self.lost = True
+                    log.warning("outbox message %s: claim %s lost while sending", self.msg.id, self.msg.attempts)
+                    return
+        except Exception:  # a renewal that fails leaves the lease to run out: a same-key retry at worst
+            log.exception("outbox message %s: could not renew the claim", self.msg.id)
+        finally:
+            if not db.is_closed():
+                db.close()
 
 
 # Context values that are secrets (a patient link carries its token): once the message has gone
@@ -179,15 +242,16 @@ def _finish(msg: OutboxMessage, **fields) -> None:
     if fields.get("status") in ("sent", "skipped"):
         fields["context"] = _without_secrets(msg.context)
     with unit_of_work():
-        OutboxMessage.update(**fields).where(OutboxMessage.id == msg.id, OutboxMessage.status == "sending").execute()
+        OutboxMessage.update(**fields).where(_ours(msg)).execute()
 
 
 def send_one(message_id: int, config, now: datetime | None = None) -> str:
     """Claim, check, send, record. Returns the row's new status (or 'not-due')."""
-    now = now or utcnow()
-    if not claim(message_id, config, now):
+    clock = _ticking(now)
+    now = clock()
+    msg = claim(message_id, config, now)
+    if msg is None:
         return "not-due"
-    msg = OutboxMessage.get_by_id(message_id)
     if msg.not_after and now >= msg.not_after:
         _finish(msg, status="skipped", last_error="the visit had begun")
         return "skipped"
@@ -203,14 +267,15 @@ def send_one(message_id: int, config, now: datetime | None = None) -> str:
             ctx["when"] = (f"{format_skeleton('MMMEd', start, locale=msg.locale)} "
                            f"{format_skeleton('Hm', start, locale=msg.locale)}")
         text = texts.render(msg.template, msg.locale, ctx)
-        channel_for(msg.channel, config).send(msg.recipient, text, msg.unique_key,
-                                              texts.subject(msg.template, msg.locale, ctx.get("clinic", "")))
+        with _Lease(msg, config, clock):
+            channel_for(msg.channel, config).send(msg.recipient, text, msg.unique_key,
+                                                  texts.subject(msg.template, msg.locale, ctx.get("clinic", "")))
     except DeliveryError as exc:
         if msg.attempts >= config["OUTBOX_MAX_ATTEMPTS"]:
             _finish(msg, status="failed", last_error=str(exc)[:300])
             return "failed"
         delay = BACKOFF_SECONDS[min(msg.attempts - 1, len(BACKOFF_SECONDS) - 1)]
-        _finish(msg, status="pending", next_attempt_at=now + timedelta(seconds=delay), last_error=str(exc)[:300])
+        _finish(msg, status="pending", next_attempt_at=clock() + timedelta(seconds=delay), last_error=str(exc)[:300])
         return "retry"
     except Exception as exc:  # a bug, not the network: stop retrying and show it to staff
         log.exception("outbox message %s could not be prepared", msg.id)
@@ -221,13 +286,14 @@ def send_one(message_id: int, config, now: datetime | None = None) -> str:
 
 
 def send_due(config, now: datetime | None = None, limit: int = 200) -> dict:
-    """The sweeper: everything due, including what a stopped worker left behind."""
-    now = now or utcnow()
+    """The sweeper: everything due, including what a stopped worker left behind. A long sweep
+    (a slow gateway, a backlog) claims each message at the time it reaches it, never at `now`."""
+    clock = _ticking(now)
     ids = [r.id for r in OutboxMessage.select(OutboxMessage.id)
-           .where(_due(now, config["OUTBOX_LEASE_SECONDS"])).order_by(OutboxMessage.scheduled_at).limit(limit)]
+           .where(_due(clock(), config["OUTBOX_LEASE_SECONDS"])).order_by(OutboxMessage.scheduled_at).limit(limit)]
     counts: dict[str, int] = {}
     for message_id in ids:
-        result = send_one(message_id, config, now)
+        result = send_one(message_id, config, clock())
         counts[result] = counts.get(result, 0) + 1
     return counts
 
