@@ -14,7 +14,8 @@ from flask_babel import lazy_gettext as _l
 from portal import audit
 from portal.db import db, is_postgres, unit_of_work
 from portal.models import Appointment, AppointmentEvent, Chair, Patient, Staff, new_code, utcnow
-from portal.models.schedule import ACTIVE_STATUSES, LONGEST_APPOINTMENT, SOURCES, VISIT_TYPES
+from portal.models.schedule import ACTIVE_STATUSES, LONGEST_APPOINTMENT, SOURCES, STATUSES, VISIT_TYPES
+from portal.services import Conflict as MovedOn
 from portal.services import ServiceError, clinic_settings
 from portal.services.clock import to_local, to_utc
 from portal.services.shifts import is_within_shift, windows_for
@@ -36,6 +37,8 @@ class Slot:
 
 
 class Conflict(ServiceError):
+    """The time asked for is taken (or outside a shift): the form shows the nearest free slots."""
+
     def __init__(self, message, suggestions: list[Slot]):
         super().__init__(message, field="start")
         self.suggestions = suggestions
@@ -214,39 +217,85 @@ def book(actor: Staff, patient: Patient, doctor: Staff, chair: Chair, start: dat
     return appt
 
 
+# What the loser of a race or a double click is told: the appointment's state now, who made it so
+# and when (clinic time). One sentence per state, so each translates as a whole.
+_ALREADY = {
+    "arrived": lambda **kw: _l("The patient was already marked arrived by %(who)s at %(when)s.", **kw),
+    "seated": lambda **kw: _l("The patient was already seated by %(who)s at %(when)s.", **kw),
+    "completed": lambda **kw: _l("This visit was already completed by %(who)s at %(when)s.", **kw),
+    "no_show": lambda **kw: _l("This appointment was already marked a no-show by %(who)s at %(when)s.", **kw),
+    "cancelled": lambda **kw: _l("This appointment was already cancelled by %(who)s at %(when)s.", **kw),
+    "rescheduled": lambda **kw: _l("This appointment was already moved by %(who)s at %(when)s.", **kw),
+    "confirmed": lambda **kw: _l("This appointment was already confirmed by %(who)s at %(when)s.", **kw),
+}
+
+
+def moved_on(appt_id: int, change: str, tz: str) -> MovedOn:
+    """A Conflict saying who changed the appointment (the last `change` event) and when."""
+    from portal.services.clock import local_now
+    event = (AppointmentEvent.select(AppointmentEvent, Staff).join(Staff, pw.JOIN.LEFT_OUTER,
+                                                                    on=(AppointmentEvent.by == Staff.id))
+             .where(AppointmentEvent.appointment == appt_id, AppointmentEvent.change == change)
+             .order_by(AppointmentEvent.id.desc()).first())
+    if event is None or change not in _ALREADY:
+        return MovedOn(_l("Someone else changed this appointment just now. Reload it."))
+    who = event.by.display_name if event.by_id else str(_l("someone else"))
+    at = to_local(event.at, tz)
+    when = at.strftime("%H:%M") if at.date() == local_now(tz).date() else at.strftime("%Y-%m-%d %H:%M")
+    return MovedOn(_ALREADY[change](who=who, when=when))
+
+
+def _current(appt: Appointment) -> Appointment:
+    """The row as it is now, read inside the caller's transaction."""
+    return Appointment.get_by_id(appt.id)
+
+
 def change_status(appt: Appointment, to_status: str, actor: Staff, config, reason: str = "",
-                  at: datetime | None = None) -> None:
-    """`at`: when the change happened, for seeding or importing history; a person's change is now."""
+                  at: datetime | None = None, seen: str | None = None) -> None:
+    """`at`: when the change happened, for seeding or importing history; a person's change is now.
+    `seen`: the status the person saw when they clicked (default: the status `appt` was loaded
+    with). The change is decided on the row read inside the transaction and written with a
+    conditional update, so of two clicks or two desks exactly one moves the appointment on; the
+    other gets MovedOn naming who changed it and when, and nothing it did is kept."""
     from portal.notify import outbox
-    allowed = TRANSITIONS.get(appt.status, ())
-    if to_status not in allowed:
-        from portal.templating import STATUS_LABELS
-        raise ServiceError(_l("This appointment cannot go from %(a)s to %(b)s.",
-                              a=STATUS_LABELS[appt.status], b=STATUS_LABELS.get(to_status, to_status)))
+    tz = config["PORTAL_TZ"]
+    seen = seen if seen in STATUSES else appt.status
     if to_status == "cancelled" and not (reason or "").strip():
         raise ServiceError(_l("Say why the appointment is cancelled."), field="reason")
     now = at or utcnow()
-    _check_status_day(appt, to_status, now, config["PORTAL_TZ"])
     queued = []
     with unit_of_work():
-        old = appt.status
-        appt.status = to_status
+        current = _current(appt)
+        old = current.status
+        if old != seen or old == to_status:  # the record moved on since the page was loaded
+            raise moved_on(appt.id, old, tz)
+        if to_status not in TRANSITIONS.get(old, ()):
+            from portal.templating import STATUS_LABELS
+            raise ServiceError(_l("This appointment cannot go from %(a)s to %(b)s.",
+                                  a=STATUS_LABELS[old], b=STATUS_LABELS.get(to_status, to_status)))
+        _check_status_day(current, to_status, now, tz)
+        fields = {"status": to_status, "updated_at": now}
         stamp = {"arrived": "arrived_at", "seated": "seated_at", "completed": "completed_at"}.get(to_status)
         if stamp:
-            setattr(appt, stamp, now)
+            fields[stamp] = now
         if to_status == "cancelled":
-            appt.cancel_reason = reason.strip()[:200]
-        appt.updated_at = now
-        appt.save()
-        _log(appt, actor, to_status, old, to_status, reason or "")
+            fields["cancel_reason"] = reason.strip()[:200]
+        won = Appointment.update(**fields).where(Appointment.id == appt.id, Appointment.status == old).execute()
+        if won != 1:  # PostgreSQL: another transaction changed it between our read and our update
+            raise moved_on(appt.id, _current(appt).status, tz)
+        for name, value in fields.items():
+            setattr(current, name, value)
+        _log(current, actor, to_status, old, to_status, reason or "")
         if to_status == "cancelled":
-            queued = outbox.queue_cancellation(appt, config)
+            queued = outbox.queue_cancellation(current, config)
         elif to_status == "no_show":
-            queued = outbox.queue_no_show(appt, config)
+            queued = outbox.queue_no_show(current, config)
         elif to_status in ("arrived", "seated", "completed"):
-            outbox.cancel_pending(appt, "visit started", reminders_only=True)
+            outbox.cancel_pending(current, "visit started", reminders_only=True)
         if to_status == "completed":
-            from portal.services import followups; followups.on_visit_completed(appt, actor, config)  # noqa: E702
+            from portal.services import followups; followups.on_visit_completed(current, actor, config)  # noqa: E702
+    for name, value in fields.items():  # the caller's object shows the change it made
+        setattr(appt, name, value)
     outbox.dispatch(queued)
 
 
@@ -263,37 +312,49 @@ def _check_status_day(appt: Appointment, to_status: str, now: datetime, tz: str)
                               "instead of cancelling."))
 
 
-def confirm(appt: Appointment, actor: Staff, how: str = "phone") -> None:
-    if appt.status != "booked":
-        raise ServiceError(_l("Only a booked appointment can be confirmed."))
+def confirm(appt: Appointment, actor: Staff, how: str = "phone", tz: str | None = None) -> None:
+    """Booked and not yet confirmed → confirmed, once: a second click is told who confirmed it."""
+    from flask import current_app
+    tz = tz or current_app.config["PORTAL_TZ"]
     with unit_of_work():
-        appt.confirmed_at = utcnow()
-        appt.save()
-        _log(appt, actor, "confirmed", appt.status, appt.status, how)
+        current = _current(appt)
+        if current.status != "booked":
+            if current.status != appt.status:
+                raise moved_on(appt.id, current.status, tz)
+            raise ServiceError(_l("Only a booked appointment can be confirmed."))
+        now = utcnow()
+        won = Appointment.update(confirmed_at=now).where(
+            Appointment.id == appt.id, Appointment.status == "booked", Appointment.confirmed_at.is_null()).execute()
+        if won != 1:
+            current = _current(appt)
+            raise moved_on(appt.id, "confirmed" if current.status == "booked" else current.status, tz)
+        appt.confirmed_at = now
+        _log(appt, actor, "confirmed", "booked", "booked", how)
 
 
 def move(appt: Appointment, actor: Staff, start: datetime, minutes: int, doctor: Staff, chair: Chair,
          config, reason: str = "") -> Appointment:
     """Reschedule: the old appointment is kept as 'rescheduled' and points at the new one."""
     from portal.notify import outbox
+    tz = config["PORTAL_TZ"]
     if appt.status != "booked":
         raise ServiceError(_l("Only a booked appointment can be moved."))
-    tz = config["PORTAL_TZ"]
     end = start + timedelta(minutes=minutes)
     _check_inputs(appt.visit_type, appt.source, start, end, config)
     try:
         with unit_of_work():
             _guard(doctor, chair, appt.patient, start, end, config, exclude_id=appt.id)
-            if Appointment.select(Appointment.status).where(Appointment.id == appt.id).scalar() != "booked":
-                raise ServiceError(_l("Someone else changed this appointment just now. Reload it."))
-            appt.status, appt.updated_at = "rescheduled", utcnow()
-            appt.save()
+            now = utcnow()
+            if Appointment.update(status="rescheduled", updated_at=now).where(
+                    Appointment.id == appt.id, Appointment.status == "booked").execute() != 1:
+                raise moved_on(appt.id, _current(appt).status, tz)  # another desk changed it first
+            appt.status, appt.updated_at = "rescheduled", now
             new = Appointment.create(code=new_code(), patient=appt.patient, doctor=doctor, chair=chair,
                                      start_at=to_utc(start, tz), end_at=to_utc(end, tz), visit_type=appt.visit_type,
                                      planned=appt.planned, notes=appt.notes, source=appt.source,
                                      confirmed_at=None, created_by=actor)
             appt.rescheduled_to = new
-            appt.save()
+            Appointment.update(rescheduled_to=new).where(Appointment.id == appt.id).execute()
             _log(appt, actor, "rescheduled", "booked", "rescheduled", reason)
             _log(new, actor, "booked", "", "booked", f"moved from {appt.code}")
             outbox.cancel_pending(appt, "rescheduled")

@@ -11,11 +11,12 @@ from portal.blueprints.schedule.common import (chair_choices, doctor_choices, ge
                                                load_appointment)
 from portal.blueprints.schedule.forms import AppointmentForm, ConfirmForm, MoveForm, StatusForm
 from portal.models import Patient
+from portal.services import Conflict as MovedOn
 from portal.services import ServiceError
 from portal.services import schedule as booking
 from portal.services.clock import local_now, to_local
 from portal.services.schedule_board import vip_patient_ids
-from portal.web import apply_service_error, render, see_other
+from portal.web import apply_service_error, refuse, render, see_other
 
 
 def _find_patient(ref: str) -> Patient:
@@ -114,9 +115,10 @@ def set_status(code):
     if form.to.data in ("cancelled", "no_show") and not can(current_user, "appointment.book"):
         deny("role")
     try:
-        booking.change_status(appt, form.to.data, current_user, current_app.config, form.reason.data or "")
-    except ServiceError as err:
-        return see_other(request.referrer or url_for("schedule.show", code=code), err.message, "error")
+        booking.change_status(appt, form.to.data, current_user, current_app.config, form.reason.data or "",
+                              seen=request.form.get("seen") or None)
+    except ServiceError as err:  # 409 when another desk or a second click got there first, else 422
+        return refuse(err, back=url_for("schedule.show", code=code))
     back = request.form.get("back")
     target = back if back in ("checkin", "mine") else None
     day = request.form.get("date", "")[:10]
@@ -132,9 +134,9 @@ def confirm(code):
     if not form.validate_on_submit():
         abort(400)
     try:
-        booking.confirm(appt, current_user, form.how.data)
+        booking.confirm(appt, current_user, form.how.data, current_app.config["PORTAL_TZ"])
     except ServiceError as err:
-        return see_other(url_for("schedule.show", code=code), err.message, "error")
+        return refuse(err, back=url_for("schedule.show", code=code))
     return see_other(url_for("schedule.show", code=code), _("Confirmed."))
 
 
@@ -159,6 +161,8 @@ def move(code):
         except booking.Conflict as exc:
             conflict = exc
             form.form_errors.append(exc.message)
+        except MovedOn as err:  # cancelled or moved by someone else meanwhile
+            return refuse(err, back=url_for("schedule.show", code=code))
         except ServiceError as err:
             apply_service_error(form, err)
         else:
