@@ -4,7 +4,72 @@ import ctypes.util
 import shutil
 import subprocess
 
+import errno
+import os
+
 from portal.db import db
+
+START_DATABASE = ("start PostgreSQL (systemctl start postgresql) or correct DATABASE_URL "
+                  "(postgresql://user@host:5432/name or sqlite:////path/portal.db)")
+RUN_INIT = "run `portal init`"
+
+
+def _chain(exc):
+    while exc is not None:
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def _first_line(exc) -> str:
+    text = " ".join(str(exc).split("\n")[0].split())
+    return text or type(exc).__name__
+
+
+def explain(exc) -> tuple[str, str] | None:
+    """(what is wrong, how to fix it) for a failure of the environment: a database that is down
+    or not created, a folder the portal cannot write, a mistyped URL. None for anything else
+    (a bug keeps its traceback)."""
+    import peewee as pw
+    for err in _chain(exc):
+        text = str(err).lower()
+        if isinstance(err, ValueError) and str(err).startswith(("DATABASE_URL", "HUEY_URL")):
+            return _first_line(err), ("set it to postgresql://user@host:5432/name or sqlite:////path/portal.db"
+                                      if str(err).startswith("DATABASE_URL") else
+                                      "set it to redis://host:6379/0 or sqlite:////path/huey.db")
+        if isinstance(err, (pw.OperationalError, pw.InterfaceError, pw.ProgrammingError)) or \
+                type(err).__module__.split(".")[0] in ("psycopg2", "sqlite3"):
+            if "no such table" in text or ("relation" in text and "does not exist" in text):
+                return "the database has no schema yet", RUN_INIT
+            if "password authentication failed" in text or ("role" in text and "does not exist" in text):
+                return f"PostgreSQL refused the login ({_first_line(err)})", \
+                    "correct the user and password in DATABASE_URL"
+            if "database" in text and "does not exist" in text:
+                return f"cannot connect: {_first_line(err)}", \
+                    "create it (createdb NAME) or correct the database name in DATABASE_URL"
+            if any(s in text for s in ("unable to open database file", "readonly database", "read-only")):
+                path = db.obj.database if isinstance(getattr(db, "obj", None), pw.SqliteDatabase) else "?"
+                return f"cannot open the SQLite database {path} ({_first_line(err)})", \
+                    f"make {os.path.dirname(str(path)) or '.'} writable by this user, or set PORTAL_INSTANCE " \
+                    f"or DATABASE_URL to a writable folder"
+            if any(s in text for s in ("connection refused", "could not connect", "could not translate host",
+                                       "connection to server", "timeout expired", "no route to host",
+                                       "server closed the connection", "name or service not known")):
+                return f"cannot connect to the database: {_first_line(err)}", START_DATABASE
+        if type(err).__module__.split(".")[0] == "redis" and "connection" in type(err).__name__.lower():
+            return f"cannot reach Redis: {_first_line(err)}", "start Redis (systemctl start redis-server) or correct HUEY_URL"
+        if isinstance(err, OSError) and err.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT,
+                                                      errno.ENOTDIR, errno.ENOSPC) and err.filename:
+            where = os.path.dirname(str(err.filename)) or str(err.filename)
+            if err.errno == errno.ENOSPC:
+                return f"cannot write {err.filename}: the disk is full", f"free space on the disk holding {where}"
+            return f"cannot write {err.filename} ({err.strerror})", \
+                f"make {where} writable by this user, or set PORTAL_INSTANCE to a writable folder"
+    return None
+
+
+def _failed(exc, default_fix=RUN_INIT):
+    what, fix = explain(exc) or (_first_line(exc), default_fix)
+    return False, what, fix
 
 
 def check_database():
@@ -13,7 +78,7 @@ def check_database():
         db.connect(reuse_if_open=True)
         current, latest, pending = current_version(), latest_version(), pending_versions()
     except Exception as exc:  # report any driver error as a failed check
-        return False, f"cannot connect: {exc}", "check DATABASE_URL and that the database server runs"
+        return _failed(exc, START_DATABASE)
     if pending:
         return False, f"schema version {current}, code expects {latest} (pending: {pending})", "run `portal init`"
     return True, f"{type(db.obj).__name__}, schema version {current}", None
@@ -52,8 +117,9 @@ def check_audit_chain():
     from portal.audit import verify_chain
     try:
         intact, checked, broken_at = verify_chain()
-    except Exception as exc:  # no table yet: the database check already says why
-        return False, f"cannot read the audit trail: {exc}", "run `portal init`"
+    except Exception as exc:  # no table yet, or no database: the fix depends on which
+        ok, what, fix = _failed(exc)
+        return ok, f"cannot read the audit trail: {what}", fix
     if not intact:
         return False, f"chain broken at event #{broken_at} (after {checked} intact events)", \
             "an audit row was changed or removed outside the portal: restore from backup and investigate"
@@ -66,8 +132,9 @@ def check_schedule_triggers():
         if "schedule_version" not in db.get_tables():
             return False, "not created yet", "run `portal init`"
         missing = missing_triggers()
-    except Exception as exc:  # no schema yet: the database check already says why
-        return False, f"cannot read the triggers: {exc}", "run `portal init`"
+    except Exception as exc:  # no schema yet, or no database: the fix depends on which
+        ok, what, fix = _failed(exc)
+        return ok, f"cannot read the triggers: {what}", fix
     if missing:
         return False, f"missing: {', '.join(missing)}; day grids are drawn on every request", \
             "the database was restored without its triggers: restore a `portal backup` copy instead"

@@ -17,7 +17,25 @@ def _app():
     return app
 
 
-@click.group()
+class PortalGroup(click.Group):
+    """Every command: a problem of the environment (database down or not created, a folder the
+    portal cannot write, a mistyped URL) is one line saying what and how to fix it, exit 1."""
+
+    def invoke(self, ctx):
+        from portal.checks import explain
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            found = explain(exc)
+            if found is None:
+                raise  # a bug: keep the traceback
+            what, fix = found
+            raise click.ClickException(f"{what}; fix: {fix}") from exc
+
+
+@click.group(cls=PortalGroup)
 def main():
     """Dental clinic portal."""
 
