@@ -17,7 +17,7 @@ from portal.db import unit_of_work
 from portal.models import (Appointment, DoctorTask, Followup, FollowupCall, Patient, Staff, new_code, utcnow)
 from portal.models.followup import OUTCOMES
 from portal.models.people import CHANNELS, CONTACT_TIMES
-from portal.services import ServiceError
+from portal.services import Conflict, ServiceError
 from portal.services.clock import to_local, to_utc
 from portal.services.followups import FOLLOWUP_DEFAULTS, QUESTIONS, WARNING_QUESTIONS, _split, followup_settings
 from portal.services.identity import age_on, default_occupation_group
@@ -177,11 +177,18 @@ def warning_signs(answers: dict, config) -> list[str]:
 
 def record_call(followup: Followup, actor: Staff, outcome: str, config, answers: dict | None = None,
                 notes: str = "", preferred_channel: str = "", preferred_time: str = "",
-                callback_at: datetime | None = None, now: datetime | None = None) -> CallResult:
-    """Record one call attempt and apply what follows from it (see docs/rules.md, "Follow-up calls")."""
+                callback_at: datetime | None = None, now: datetime | None = None,
+                seen_calls: int | None = None) -> CallResult:
+    """Record one call attempt and apply what follows from it (see docs/rules.md, "Follow-up calls").
+
+    Decided on the follow-up as the consultant saw it (`followup` as loaded, and `seen_calls`, the
+    calls their page listed): the follow-up moves on with one conditional update on its status,
+    attempts, outcome and call-back time, so of two clicks or two consultants exactly one call is
+    recorded; the other gets Conflict naming who recorded it and when, and nothing is written."""
     from portal.notify import outbox
+    tz = config["PORTAL_TZ"]
     if followup.status != "open":
-        raise ServiceError(_l("This follow-up is already closed."))
+        raise _moved_on(followup, tz)
     if outcome not in OUTCOMES:
         raise ServiceError(_l("Choose how the call went."), field="outcome")
     if preferred_channel and preferred_channel not in CHANNELS:
@@ -196,8 +203,6 @@ def record_call(followup: Followup, actor: Staff, outcome: str, config, answers:
     patient = followup.patient
     result_ids, task, earlier = [], None, False
     with unit_of_work():
-        call = FollowupCall.create(followup=followup, at=now, by=actor, outcome=outcome, notes=(notes or "").strip()[:2000],
-                                   answers=json.dumps(answers, ensure_ascii=False), warning=bool(warnings))
         fields = {"outcome": outcome}
         if outcome == "no_answer":
             fields["attempts"] = followup.attempts + 1
@@ -212,7 +217,16 @@ def record_call(followup: Followup, actor: Staff, outcome: str, config, answers:
             fields.update(due_date=when.date(), next_try_at=to_utc(when, tz))
         else:
             fields.update(status="done", closed_at=now)
-        Followup.update(**fields).where(Followup.id == followup.id).execute()
+        seen = ((Followup.id == followup.id) & (Followup.status == "open") & (Followup.attempts == followup.attempts)
+                & (Followup.outcome == followup.outcome)
+                & (Followup.next_try_at.is_null() if followup.next_try_at is None
+                   else Followup.next_try_at == followup.next_try_at))
+        if Followup.update(**fields).where(seen).execute() != 1:  # another click or consultant was first
+            raise _moved_on(followup, tz)
+        if seen_calls is not None and FollowupCall.select().where(FollowupCall.followup == followup.id).count() != seen_calls:
+            raise _moved_on(followup, tz)  # a call recorded after this page was loaded (a second click)
+        call = FollowupCall.create(followup=followup, at=now, by=actor, outcome=outcome, notes=(notes or "").strip()[:2000],
+                                   answers=json.dumps(answers, ensure_ascii=False), warning=bool(warnings))
         changes = {k: v for k, v in (("preferred_channel", preferred_channel), ("preferred_time", preferred_time))
                    if v and getattr(patient, k) != v}
         if changes:
@@ -230,6 +244,24 @@ def record_call(followup: Followup, actor: Staff, outcome: str, config, answers:
             earlier = True
     outbox.dispatch([i for i in result_ids if i])
     return CallResult(Followup.get_by_id(followup.id), call, warnings, task, earlier, tuple(i for i in result_ids if i))
+
+
+def _moved_on(followup: Followup, tz: str) -> Conflict:
+    """What the loser of a race or a double click is told: closed, or a call recorded — by whom, when."""
+    from portal.services.clock import local_now
+    current = Followup.get_by_id(followup.id)
+    last = (FollowupCall.select(FollowupCall, Staff).join(Staff, pw.JOIN.LEFT_OUTER, on=(FollowupCall.by == Staff.id))
+            .where(FollowupCall.followup == followup.id).order_by(FollowupCall.id.desc()).first())
+    closed = current.status != "open"
+    if last is None or (closed and last.at != current.closed_at):  # closed without a call (a rule, a manager)
+        return Conflict(_l("This follow-up is already closed.") if closed
+                        else _l("Someone else changed this follow-up just now. Reload it."))
+    who = last.by.display_name if last.by_id else str(_l("someone else"))
+    at = to_local(last.at, tz)
+    when = at.strftime("%H:%M") if at.date() == local_now(tz).date() else at.strftime("%Y-%m-%d %H:%M")
+    if closed:
+        return Conflict(_l("This follow-up was already closed by %(who)s at %(when)s.", who=who, when=when))
+    return Conflict(_l("A call was already recorded by %(who)s at %(when)s.", who=who, when=when))
 
 
 def _stop_calls_until_next_visit(followup: Followup, today: date, now: datetime) -> int:

@@ -13,11 +13,11 @@ from portal.blueprints.followups.forms import ArticleForm, AssignForm, CallForm,
 from portal.blueprints.followups.loaders import load_patient_record
 from portal.blueprints.schedule.common import requested_day
 from portal.models import CareArticle, DoctorTask, Followup, Staff
-from portal.services import ServiceError, articles
+from portal.services import Conflict, ServiceError, articles
 from portal.services import followup_calls as calls
 from portal.services.clock import local_now
 from portal.services.followups import QUESTIONS, _split
-from portal.web import apply_service_error, local_today, render, see_other
+from portal.web import apply_service_error, local_today, refuse, render, see_other
 
 WHO = ("mine", "all", "none")
 
@@ -69,7 +69,10 @@ def show(code):
     try:
         result = calls.record_call(f, current_user, form.outcome.data, current_app.config, answers=answers,
                                    notes=form.notes.data or "", preferred_channel=form.preferred_channel.data,
-                                   preferred_time=form.preferred_time.data, callback_at=form.callback_at.data)
+                                   preferred_time=form.preferred_time.data, callback_at=form.callback_at.data,
+                                   seen_calls=int(seen) if (seen := request.form.get("seen_calls", "")).isdigit() else None)
+    except Conflict as err:  # a second click, or another consultant was first: 409 with who and when
+        return refuse(err, back=url_for("followups.show", code=code))
     except ServiceError as err:
         apply_service_error(form, err)
         return _call_page(f, form, 422)
