@@ -62,6 +62,9 @@ def explain(exc) -> tuple[str, str] | None:
             where = os.path.dirname(str(err.filename)) or str(err.filename)
             if err.errno == errno.ENOSPC:
                 return f"cannot write {err.filename}: the disk is full", f"free space on the disk holding {where}"
+            if err.errno in (errno.ENOENT, errno.ENOTDIR):
+                return f"cannot use {err.filename} ({err.strerror})", \
+                    f"create {err.filename} (writable by this user), or set PORTAL_INSTANCE to a writable folder"
             return f"cannot write {err.filename} ({err.strerror})", \
                 f"make {where} writable by this user, or set PORTAL_INSTANCE to a writable folder"
     return None
