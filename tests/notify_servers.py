@@ -35,9 +35,12 @@ class Gateway:
                     time.sleep(gateway.slow_first)
                 if gateway.delay:
                     time.sleep(gateway.delay)
-                self.send_response(503 if failing else 200)
-                self.end_headers()
-                self.wfile.write(b'{"ok": true}')
+                try:
+                    self.send_response(503 if failing else 200)
+                    self.end_headers()
+                    self.wfile.write(b'{"ok": true}')
+                except (BrokenPipeError, ConnectionResetError):  # the sender was killed mid-request
+                    pass
 
             def log_message(self, *args):
                 pass
