@@ -17,7 +17,7 @@ from peewee import IntegrityError
 from portal import audit
 from portal.db import db, unit_of_work
 from portal.models import BenefitGrant, BenefitUse, Membership, Patient, TierChange, new_code, utcnow
-from portal.services import ServiceError
+from portal.services import Conflict, ServiceError
 from portal.services import member_settings as settings
 from portal.services import points as ledger
 from portal.services import tiers
@@ -149,7 +149,13 @@ def use(member: Patient, kind: str, actor, on: date, beneficiary: Patient | None
                 grant = g
                 break
         if grant is None:
-            raise ServiceError(_l("No %(what)s left this year.", what=KIND_LABELS[kind]), field="kind")
+            last = (BenefitUse.select().where(BenefitUse.grant.in_([g.id for g in candidates]))
+                    .order_by(BenefitUse.id.desc()).first())
+            if last is None:
+                raise ServiceError(_l("No %(what)s left this year.", what=KIND_LABELS[kind]), field="kind")
+            from portal.services.moved_on import who_when
+            raise Conflict(_l("No %(what)s left this year: the last one was used by %(who)s at %(time)s.",
+                              what=KIND_LABELS[kind], **who_when(last.used_by_id, last.used_at, config)), field="kind")
         waived = transferred and _beneficiary_is_new(target)
         row = BenefitUse.create(code=new_code(), member=member, beneficiary=target, grant=grant, kind=kind,
                                 transferred=transferred, registration_waived=waived, bill=bill,

@@ -12,11 +12,12 @@ from portal.db import unit_of_work
 from portal.models import (Bill, BillLine, BenefitUse, Membership, Patient, Payment, Procedure, Visit,
                            VisitProcedure, new_code, utcnow)
 from portal.models.billing import METHODS, MONEY_METHODS
-from portal.services import ServiceError
+from portal.services import Conflict, ServiceError
 from portal.services import member_settings as settings
 from portal.services import points as ledger
 from portal.services import tiers
 from portal.services.clock import day_bounds_utc, to_local
+from portal.services.moved_on import locked, who_when
 
 METHOD_LABELS = {"cash": _l("Cash"), "card": _l("Bank card"), "wechat": _l("WeChat Pay"), "alipay": _l("Alipay"),
                  "points": _l("Points")}
@@ -124,17 +125,29 @@ def open_bill(patient: Patient, actor, config, on: date, visit: Visit | None = N
 
 
 def add_charge(bill: Bill, proc: Procedure, actor, config, on: date) -> None:
-    _must_be_open(bill)
     with unit_of_work():
+        bill = _open_bill_now(bill, config)
         m = Membership.get_or_none(Membership.patient == bill.patient)
         _add_procedure(bill, proc, None, m.tier if m else "", actor, on, config)
         audit.record("update", patient=bill.patient, object_type="bill", object_ref=bill.code,
                      detail={"charge": proc.code}, actor=actor)
 
 
-def _must_be_open(bill: Bill) -> None:
+def _must_be_open(bill: Bill, config=None) -> None:
     if bill.status != "open":
-        raise ServiceError(_l("This bill is settled; refund a payment instead."))
+        last = Payment.select().where(Payment.bill == bill.id, Payment.kind == "payment").order_by(Payment.id.desc()).first()
+        if last is None:
+            raise Conflict(_l("This bill is settled; refund a payment instead."))
+        raise Conflict(_l("This bill was settled by %(who)s at %(time)s; refund a payment instead.",
+                          **who_when(last.taken_by_id, bill.paid_at or last.taken_at, config)))
+
+
+def _open_bill_now(bill: Bill, config=None) -> Bill:
+    """The bill re-read (and on PostgreSQL locked) inside the unit of work: lines, payments and
+    decisions on one bill take their turn, and each sees what the one before it left."""
+    fresh = locked(Bill, bill.id)
+    _must_be_open(fresh, config)
+    return fresh
 
 
 def totals(bill: Bill) -> Totals:
@@ -153,16 +166,16 @@ def totals(bill: Bill) -> Totals:
 
 def add_adjustment(bill: Bill, amount_fen: int, reason: str, actor, config) -> BillLine:
     """A manual change to the bill, with a reason; above the limit it waits for a manager."""
-    _must_be_open(bill)
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError(_l("Say why the bill changes."), field="reason")
     if amount_fen == 0:
         raise ServiceError(_l("Enter an amount other than zero."), field="amount")
-    if amount_fen < 0 and totals(bill).charges + amount_fen < 0:
-        raise ServiceError(_l("A bill cannot go below zero."), field="amount")
     needs_manager = abs(amount_fen) > settings.get(config, "approval_limit_fen") and actor.role != "manager"
     with unit_of_work():
+        bill = _open_bill_now(bill, config)
+        if amount_fen < 0 and totals(bill).charges + amount_fen < 0:
+            raise ServiceError(_l("A bill cannot go below zero."), field="amount")
         line = BillLine.create(code=new_code(), bill=bill, kind="adjustment", description=reason[:120],
                                amount_fen=amount_fen, reason=reason[:200], created_by=actor,
                                state="pending" if needs_manager else "approved")
@@ -171,14 +184,24 @@ def add_adjustment(bill: Bill, amount_fen: int, reason: str, actor, config) -> B
     return line
 
 
-def decide_line(line: BillLine, approve: bool, manager) -> BillLine:
+def _decided_already(state: str, by_id, at, config) -> Conflict:
+    if state == "approved" or state == "done":
+        return Conflict(_l("Already approved by %(who)s at %(time)s.", **who_when(by_id, at, config)))
+    if state == "rejected":
+        return Conflict(_l("Already rejected by %(who)s at %(time)s.", **who_when(by_id, at, config)))
+    return Conflict(_l("This was decided already."))
+
+
+def decide_line(line: BillLine, approve: bool, manager, config=None) -> BillLine:
     if manager.role != "manager":
         raise ServiceError(_l("Only a manager approves this."))
     with unit_of_work():
+        locked(Bill, line.bill_id)  # after a payment or another decision on the same bill, never beside it
         n = BillLine.update(state="approved" if approve else "rejected", decided_by=manager, decided_at=utcnow()).where(
             BillLine.id == line.id, BillLine.state == "pending").execute()
         if n != 1:
-            raise ServiceError(_l("This was decided already."))
+            now = BillLine.get_by_id(line.id)
+            raise _decided_already(now.state, now.decided_by_id, now.decided_at, config)
         audit.record("update", patient=line.bill.patient, object_type="bill_line", object_ref=line.code,
                      detail={"approved": approve}, actor=manager)
     return BillLine.get_by_id(line.id)
@@ -197,8 +220,7 @@ def take_payment(bill: Bill, parts: list[tuple[str, int, str]], actor, config, n
         if amount <= 0:
             raise ServiceError(_l("Amounts are more than zero."), field="amount")
     with unit_of_work():
-        bill = Bill.get_by_id(bill.id)
-        _must_be_open(bill)
+        bill = _open_bill_now(bill, config)
         t = totals(bill)
         if t.pending:
             raise ServiceError(_l("An adjustment waits for a manager's approval."))
@@ -251,12 +273,22 @@ def refund(payment: Payment, amount_fen: int, reason: str, actor, config, now: d
         raise ServiceError(_l("Only a payment can be refunded."))
     if not reason:
         raise ServiceError(_l("Say why the money goes back."), field="reason")
-    refunded = (Payment.select(fn.COALESCE(fn.SUM(Payment.amount_fen), 0))
-                .where(Payment.refund_of == payment, Payment.state.in_(("done", "pending"))).scalar())
-    if amount_fen <= 0 or amount_fen > payment.amount_fen - refunded:
+    if amount_fen <= 0 or amount_fen > payment.amount_fen:
         raise ServiceError(_l("Refund at most what was paid and not yet refunded."), field="amount")
     needs_manager = amount_fen > settings.get(config, "approval_limit_fen") and actor.role != "manager"
     with unit_of_work():
+        # Decided on the payment as it is now: refunds of one payment take their turn (its row is
+        # locked on PostgreSQL; SQLite's unit of work holds the write lock), so two desks or a
+        # double click never give back more than was paid.
+        payment = locked(Payment, payment.id)
+        earlier = list(Payment.select().where(Payment.refund_of == payment, Payment.state.in_(("done", "pending")))
+                       .order_by(Payment.id))
+        left = payment.amount_fen - sum(r.amount_fen for r in earlier)
+        if amount_fen > left:
+            last = earlier[-1]
+            raise Conflict(_l("%(amount)s of this payment was refunded already, last by %(who)s at %(time)s; at most "
+                              "%(left)s can go back.", amount=_yuan(payment.amount_fen - left), left=_yuan(max(0, left)),
+                              **who_when(last.taken_by_id, last.taken_at, config)), field="amount")
         row = Payment.create(code=new_code(), bill=payment.bill, patient=payment.patient, kind="refund",
                              method=payment.method, amount_fen=amount_fen, refund_of=payment, reason=reason[:200],
                              taken_by=actor, taken_at=now or utcnow(), state="pending" if needs_manager else "done")
@@ -265,6 +297,11 @@ def refund(payment: Payment, amount_fen: int, reason: str, actor, config, now: d
         if not needs_manager:
             _apply_refund(row, actor, config)
     return row
+
+
+def _yuan(fen_: int) -> str:
+    from portal.templating import money
+    return money(fen_)
 
 
 def _apply_refund(row: Payment, actor, config) -> None:
@@ -289,7 +326,8 @@ def decide_refund(row: Payment, approve: bool, manager, config) -> Payment:
         n = Payment.update(state="done" if approve else "rejected", decided_by=manager, decided_at=utcnow()).where(
             Payment.id == row.id, Payment.state == "pending").execute()
         if n != 1:
-            raise ServiceError(_l("This was decided already."))
+            now = Payment.get_by_id(row.id)
+            raise _decided_already(now.state, now.decided_by_id, now.decided_at, config)
         row = Payment.get_by_id(row.id)
         if approve:
             _apply_refund(row, manager, config)
@@ -346,12 +384,9 @@ def cover_with_benefit(bill: Bill, line: BillLine, kind: str, actor, config, on:
     """Redeem a yearly benefit at the visit: the treatment line is covered in full (after its discount).
     With `member`, it is that member's benefit transferred to this patient. Nothing paid, no points."""
     from portal.services import benefits
-    _must_be_open(bill)
     if line.bill_id != bill.id or line.kind != "procedure" or line.state != "approved":
         raise ServiceError(_l("Choose a treatment on this bill."), field="line")
     tag = f"covers {line.code}"
-    if BillLine.select().where(BillLine.bill == bill, BillLine.kind == "benefit", BillLine.reason.endswith(tag)).exists():
-        raise ServiceError(_l("This treatment is covered already."), field="line")
     same = ((BillLine.bill == bill) & (BillLine.procedure == line.procedure_id) & (BillLine.state == "approved")
             & (BillLine.visit_procedure.is_null() if line.visit_procedure_id is None
                else BillLine.visit_procedure == line.visit_procedure_id))
@@ -359,15 +394,22 @@ def cover_with_benefit(bill: Bill, line: BillLine, kind: str, actor, config, on:
     net = sum(r.amount_fen for r in rows) // max(1, sum(1 for r in rows if r.kind == "procedure"))
     owner = member or bill.patient
     with unit_of_work():
+        bill = _open_bill_now(bill, config)
+        covered = (BillLine.select().where(BillLine.bill == bill, BillLine.kind == "benefit", BillLine.reason.endswith(tag))
+                   .first())
+        if covered is not None:
+            raise Conflict(_l("This treatment was covered already by %(who)s at %(time)s.",
+                              **who_when(covered.created_by_id, covered.created_at, config)), field="line")
         # A use the desk already recorded on the member's page for this patient (and no bill yet) is
         # this one: the member's count drops once, whichever was recorded first.
         use = (BenefitUse.select().where(BenefitUse.member == owner, BenefitUse.beneficiary == bill.patient,
                                          BenefitUse.kind == kind, BenefitUse.bill.is_null(), BenefitUse.points == 0,
                                          BenefitUse.grant.is_null(False))
                .order_by(BenefitUse.id).first())
-        if use is not None:
-            BenefitUse.update(bill=bill).where(BenefitUse.id == use.id).execute()
-        else:
+        if use is not None and not BenefitUse.update(bill=bill).where(BenefitUse.id == use.id,
+                                                                      BenefitUse.bill.is_null()).execute():
+            use = None  # another bill claimed it in the meantime
+        if use is None:
             use = benefits.use(owner, kind, actor, on, beneficiary=bill.patient if member else None,
                                note=f"{bill.receipt_no} {line.description}"[:200], config=config, bill=bill)
         BillLine.create(code=new_code(), bill=bill, kind="benefit", description=str(benefits.KIND_LABELS[kind])[:120],

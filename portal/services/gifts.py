@@ -13,7 +13,8 @@ from peewee import fn
 from portal import audit
 from portal.db import unit_of_work
 from portal.models import DeskTask, GiftItem, GiftMovement, new_code, utcnow
-from portal.services import ServiceError
+from portal.services import Conflict, ServiceError
+from portal.services.moved_on import locked, who_when
 
 
 def items(active_only: bool = True) -> list[GiftItem]:
@@ -38,6 +39,11 @@ def create_item(name: str, low_stock: int, unit_cost_fen: int, actor) -> GiftIte
 def _move(item: GiftItem, delta: int, kind: str, reason: str, actor, patient=None) -> GiftMovement:
     n = GiftItem.update(stock=GiftItem.stock + delta).where(GiftItem.id == item.id, GiftItem.stock + delta >= 0).execute()
     if n != 1:
+        last = (GiftMovement.select().where(GiftMovement.item == item.id, GiftMovement.kind == "issue")
+                .order_by(GiftMovement.id.desc()).first())
+        if kind == "issue" and last is not None:
+            raise Conflict(_l("No %(name)s left in stock: the last one was issued by %(who)s at %(time)s.",
+                              name=item.name, **who_when(last.by_id, last.at)), field="quantity")
         raise ServiceError(_l("Not enough %(name)s in stock.", name=item.name), field="quantity")
     return GiftMovement.create(item=item, delta=delta, kind=kind, reason=reason[:200], by=actor, patient=patient)
 
@@ -56,12 +62,14 @@ def issue(item: GiftItem, patient, reason: str, actor, task: DeskTask | None = N
     if not reason:
         raise ServiceError(_l("Say why the gift is given."), field="reason")
     with unit_of_work():
-        mv = _move(item, -1, "issue", reason, actor, patient=patient)
-        if task is not None:
+        if task is not None:  # the task first: a second click on the same hand-over takes no second gift
             n = DeskTask.update(status="done", done_by=actor, done_at=utcnow()).where(
                 DeskTask.id == task.id, DeskTask.status == "open").execute()
             if n != 1:
-                raise ServiceError(_l("This gift was handed over already."))
+                done = DeskTask.get_by_id(task.id)
+                raise Conflict(_l("This gift was handed over already by %(who)s at %(time)s.",
+                                  **who_when(done.done_by_id, done.done_at)))
+        mv = _move(item, -1, "issue", reason, actor, patient=patient)
         audit.record("update", patient=patient, object_type="gift_issue", object_ref=item.code,
                      detail={"reason": reason}, actor=actor)
     return mv
@@ -72,7 +80,7 @@ def count(item: GiftItem, counted: int, actor) -> GiftMovement | None:
     if counted < 0:
         raise ServiceError(_l("Enter what is on the shelf."), field="counted")
     with unit_of_work():
-        fresh = GiftItem.get_by_id(item.id)
+        fresh = locked(GiftItem, item.id)  # the book as it is now: issues wait for the count, or land before it
         mv = _move(fresh, counted - fresh.stock, "count", str(_l("Weekly count: %(n)s on the shelf", n=counted)), actor)
         audit.record("update", object_type="gift_item", object_ref=item.code, detail={"counted": counted}, actor=actor)
     return mv

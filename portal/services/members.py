@@ -8,7 +8,8 @@ from peewee import JOIN
 from portal import audit
 from portal.db import unit_of_work
 from portal.models import (DeskTask, DoctorChangeRequest, Membership, Patient, Staff, TierChange, new_code, utcnow)
-from portal.services import ServiceError
+from portal.services import Conflict, ServiceError
+from portal.services.moved_on import who_when
 from portal.services import benefits
 from portal.services import member_settings as settings
 from portal.services import tiers
@@ -68,12 +69,14 @@ def join(patient: Patient, actor, config, consent: bool, id_number: str = "", ad
     now = now or utcnow()
     with unit_of_work():
         m = tiers.membership_of(patient)
-        if m.joined_at is not None:
-            raise ServiceError(_l("This patient is a member already."))
+        if not Membership.update(joined_at=now, joined_by=actor).where(Membership.id == m.id,
+                                                                       Membership.joined_at.is_null()).execute():
+            m = Membership.get_by_id(m.id)
+            raise Conflict(_l("This patient became a member already (%(who)s, %(time)s).",
+                              **who_when(m.joined_by_id, m.joined_at, config)))
         if (id_number, address) != (patient.id_number, patient.address):
             Patient.update(id_number=id_number, address=address, updated_at=utcnow()).where(
                 Patient.id == patient.id).execute()
-        Membership.update(joined_at=now, joined_by=actor).where(Membership.id == m.id).execute()
         m = Membership.get_by_id(m.id)
         audit.record("update", patient=patient, object_type="member_join", object_ref=m.card_no,
                      detail={"consent": True}, actor=actor)
@@ -142,7 +145,8 @@ def close_task(task: DeskTask, actor, note: str = "") -> None:
         n = DeskTask.update(status="done", done_by=actor, done_at=utcnow()).where(
             DeskTask.id == task.id, DeskTask.status == "open").execute()
         if n != 1:
-            raise ServiceError(_l("This was done already."))
+            done = DeskTask.get_by_id(task.id)
+            raise Conflict(_l("This was done already by %(who)s at %(time)s.", **who_when(done.done_by_id, done.done_at)))
         audit.record("update", patient=task.patient, object_type="desk_task", object_ref=task.code,
                      detail={"note": note[:200]}, actor=actor)
 
@@ -173,7 +177,9 @@ def decide_doctor_change(row: DoctorChangeRequest, approve: bool, manager, note:
                                        decided_at=utcnow(), decision_note=(note or "")[:300]).where(
             DoctorChangeRequest.id == row.id, DoctorChangeRequest.status == "pending").execute()
         if n != 1:
-            raise ServiceError(_l("This was decided already."))
+            from portal.services.billing import _decided_already
+            now = DoctorChangeRequest.get_by_id(row.id)
+            raise _decided_already(now.status, now.decided_by_id, now.decided_at, None)
         if approve:
             Patient.update(attending_doctor=row.to_doctor_id, updated_at=utcnow()).where(Patient.id == row.patient_id).execute()
         audit.record("update", patient=row.patient, object_type="doctor_change", object_ref=row.code,

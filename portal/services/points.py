@@ -110,6 +110,7 @@ def spend(patient, points: int, reason: str, actor, note: str = "", payment=None
             return None
         pid = getattr(patient, "id", patient)
         if cap_at_balance:
+            _bump(pid, 0)  # takes the card's row lock first (PostgreSQL), so the balance read next is current
             points = min(points, balance(pid))
             if points <= 0:
                 return None

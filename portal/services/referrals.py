@@ -18,8 +18,15 @@ def reward_if_due(patient: Patient, actor, config, today) -> bool:
     from portal.models import Membership
     joined = {m.patient_id for m in Membership.select(Membership.patient).where(
         Membership.patient.in_([patient.id, patient.referred_by_id]), Membership.joined_at.is_null(False))}
+    from peewee import IntegrityError
+
+    from portal.db import db
     with unit_of_work():
-        Referral.create(referrer=patient.referred_by_id, referee=patient)
+        try:
+            with db.atomic():  # a savepoint: a second paid bill at the same moment rewards nothing
+                Referral.create(referrer=patient.referred_by_id, referee=patient)
+        except IntegrityError:
+            return False
         # Points go only to members (consent recorded); the referral itself is always recorded.
         if patient.referred_by_id in joined:
             ledger.earn(patient.referred_by_id, settings.get(config, "referral_points_referrer"), "referral", actor,

@@ -52,7 +52,9 @@ def apply_payment(m: Membership, single_fen: int, payment, config, now) -> str |
     if rank(reached) <= rank(m.tier):
         return None
     old = m.tier
-    Membership.update(tier=reached, tier_reached_at=now).where(Membership.id == m.id).execute()
+    if not Membership.update(tier=reached, tier_reached_at=now).where(Membership.id == m.id,
+                                                                      Membership.tier == old).execute():
+        return None  # another payment moved the tier on in the meantime; it announced its own
     m.tier, m.tier_reached_at = reached, now
     TierChange.create(membership=m, from_tier=old, to_tier=reached, basis=basis,
                       amount_fen=single_fen if basis == "single" else m.paid_total_fen, payment=payment,

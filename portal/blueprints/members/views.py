@@ -13,7 +13,7 @@ from portal.services import billing as bills
 from portal.services import member_settings as settings
 from portal.services import points as ledger
 from portal.services import tiers
-from portal.web import local_today, render, see_other
+from portal.web import local_today, refuse, render, see_other
 
 
 @bp.route("/members")
@@ -53,7 +53,7 @@ def join(code):
         members.join(patient, current_user, current_app.config, consent=f.get("consent") == "yes",
                      id_number=f.get("id_number", "")[:30], address=f.get("address", "")[:300])
     except ServiceError as err:
-        return see_other(_back(code), err.message, "error")
+        return refuse(err, _back(code))
     return see_other(_back(code), _("Joined: the patient is a member from now on."))
 
 
@@ -73,7 +73,7 @@ def use_benefit(code):
             benefits.use(patient, f.get("kind", ""), current_user, local_today(), beneficiary=beneficiary,
                          child_id=int_or(f.get("child")), note=f.get("note", ""), config=current_app.config)
     except ServiceError as err:
-        return see_other(_back(code), err.message, "error")
+        return refuse(err, _back(code))
     return see_other(_back(code), _("Benefit recorded."))
 
 
@@ -85,7 +85,7 @@ def adjust_points(code):
         ledger.adjust(patient, int_or(request.form.get("points"), 0), request.form.get("reason", ""), current_user,
                       local_today(), current_app.config)
     except ServiceError as err:
-        return see_other(_back(code), err.message, "error")
+        return refuse(err, _back(code))
     return see_other(_back(code), _("Points adjusted."))
 
 
@@ -97,7 +97,7 @@ def request_doctor_change(code):
     try:
         members.request_doctor_change(patient, doctor, request.form.get("reason", ""), current_user)
     except ServiceError as err:
-        return see_other(_back(code), err.message, "error")
+        return refuse(err, _back(code))
     return see_other(_back(code), _("Request recorded; a manager decides."))
 
 
@@ -115,5 +115,5 @@ def task_done(code):
         else:
             members.close_task(task, current_user, request.form.get("note", ""))
     except ServiceError as err:
-        return see_other(back, err.message, "error")
+        return refuse(err, back)
     return see_other(back, _("Handed over."))

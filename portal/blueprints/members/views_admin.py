@@ -12,7 +12,7 @@ from portal.blueprints.members.common import clean_code, find_patient, int_or, l
 from portal.models import DoctorChangeRequest, GiftItem
 from portal.services import ServiceError, gifts, members
 from portal.services import member_settings as settings
-from portal.web import local_today, render, see_other
+from portal.web import local_today, refuse, render, see_other
 
 
 @bp.route("/members/gifts")
@@ -31,7 +31,7 @@ def gift_create():
     try:
         gifts.create_item(request.form.get("name", ""), int_or(request.form.get("low_stock"), 5), 0, current_user)
     except ServiceError as err:
-        return see_other(url_for("members.gift_list"), err.message, "error")
+        return refuse(err, url_for("members.gift_list"))
     return see_other(url_for("members.gift_list"), _("Gift added."))
 
 
@@ -57,7 +57,7 @@ def gift_move(code):
         else:
             raise ServiceError(_("Choose what to do."))
     except ServiceError as err:
-        return see_other(back, err.message, "error")
+        return refuse(err, back)
     return see_other(back, _("Saved."))
 
 
@@ -69,7 +69,7 @@ def decide_doctor_change(code):
         members.decide_doctor_change(row, request.form.get("decision") == "approve", current_user,
                                      request.form.get("note", ""))
     except ServiceError as err:
-        return see_other(url_for("members.approvals"), err.message, "error")
+        return refuse(err, url_for("members.approvals"))
     return see_other(url_for("members.approvals"), _("Decided."))
 
 
@@ -82,7 +82,7 @@ def settings_page():
             changed = settings.save(config, {k: request.form[k] for k in settings.DEFAULTS if k in request.form},
                                     current_user)
         except ServiceError as err:
-            return see_other(url_for("members.settings_page"), err.message, "error")
+            return refuse(err, url_for("members.settings_page"))
         return see_other(url_for("members.settings_page"), _("Saved.") if changed else _("Nothing changed."))
     audit.record("read", object_type="member_settings", object_ref="all")
     from portal.services import benefits, tiers

@@ -16,7 +16,7 @@ from portal.services import ServiceError
 from portal.services import billing as svc
 from portal.services import catalogue
 from portal.services.benefits import KIND_LABELS
-from portal.web import local_today, render, see_other
+from portal.web import local_today, refuse, render, see_other
 
 
 @bp.route("/members/<code>/bills")
@@ -33,11 +33,11 @@ def open_bill(code):
     ref = (request.form.get("visit") or "").strip().upper()[:12]
     visit = Visit.get_or_none(Visit.code == ref, Visit.patient == patient) if ref else None
     if ref and visit is None:
-        return see_other(url_for("members.patient_bills", code=code), _("No visit of this patient has that code."), "error")
+        return refuse(ServiceError(_("No visit of this patient has that code.")), url_for("members.patient_bills", code=code))
     try:
         bill = svc.open_bill(patient, current_user, current_app.config, local_today(), visit=visit)
     except ServiceError as err:
-        return see_other(url_for("members.patient_bills", code=code), err.message, "error")
+        return refuse(err, url_for("members.patient_bills", code=code))
     return see_other(url_for("members.bill", code=bill.code), _("Bill opened."))
 
 
@@ -74,11 +74,11 @@ def add_charge(code):
     b = load_owned(Bill, "billing.take", code, "bill")
     proc = Procedure.get_or_none(Procedure.code == (request.form.get("procedure") or "")[:20], Procedure.active == True)  # noqa: E712
     if proc is None:
-        return _to_bill(code, _("Choose a treatment from the catalogue."), "error")
+        return refuse(ServiceError(_("Choose a treatment from the catalogue.")), url_for("members.bill", code=code))
     try:
         svc.add_charge(b, proc, current_user, current_app.config, local_today())
     except ServiceError as err:
-        return _to_bill(code, err.message, "error")
+        return refuse(err, url_for("members.bill", code=code))
     return _to_bill(code, _("Charge added."))
 
 
@@ -88,11 +88,11 @@ def adjust(code):
     b = load_owned(Bill, "billing.take", code, "bill")
     amount = fen(request.form.get("amount", ""))
     if amount is None:
-        return _to_bill(code, _("Enter an amount in yuan, such as -50 or 120.50."), "error")
+        return refuse(ServiceError(_("Enter an amount in yuan, such as -50 or 120.50.")), url_for("members.bill", code=code))
     try:
         line = svc.add_adjustment(b, amount, request.form.get("reason", ""), current_user, current_app.config)
     except ServiceError as err:
-        return _to_bill(code, err.message, "error")
+        return refuse(err, url_for("members.bill", code=code))
     return _to_bill(code, _("Adjustment waits for a manager's approval.") if line.state == "pending" else _("Adjustment added."))
 
 
@@ -106,12 +106,12 @@ def pay(code):
         if raw:
             amount = fen(raw)
             if amount is None:
-                return _to_bill(code, _("Enter amounts in yuan, such as 120.50."), "error")
+                return refuse(ServiceError(_("Enter amounts in yuan, such as 120.50.")), url_for("members.bill", code=code))
             parts.append((method, amount, request.form.get(f"ref_{method}", "")))
     try:
         svc.take_payment(b, parts, current_user, current_app.config)
     except ServiceError as err:
-        return _to_bill(code, err.message, "error")
+        return refuse(err, url_for("members.bill", code=code))
     return _to_bill(code, _("Payment recorded."))
 
 
@@ -130,7 +130,7 @@ def cover(code):
         svc.cover_with_benefit(b, line, request.form.get("kind", ""), current_user, current_app.config, local_today(),
                                member=member)
     except ServiceError as err:
-        return _to_bill(code, err.message, "error")
+        return refuse(err, url_for("members.bill", code=code))
     return _to_bill(code, _("Benefit recorded."))
 
 
@@ -144,7 +144,7 @@ def refund(code):
             raise ServiceError(_("Enter an amount in yuan."))
         row = svc.refund(p, amount, request.form.get("reason", ""), current_user, current_app.config)
     except ServiceError as err:
-        return _to_bill(p.bill.code, err.message, "error")
+        return refuse(err, url_for("members.bill", code=p.bill.code))
     return _to_bill(p.bill.code, _("Refund waits for a manager's approval.") if row.state == "pending" else _("Refund recorded."))
 
 
@@ -155,7 +155,7 @@ def decide_refund(code):
     try:
         svc.decide_refund(p, request.form.get("decision") == "approve", current_user, current_app.config)
     except ServiceError as err:
-        return see_other(url_for("members.approvals"), err.message, "error")
+        return refuse(err, url_for("members.approvals"))
     return see_other(url_for("members.approvals"), _("Decided."))
 
 
@@ -167,9 +167,9 @@ def decide_line(code):
         abort(404)
     load_owned(Bill, "billing.approve", line.bill.code, "bill")
     try:
-        svc.decide_line(line, request.form.get("decision") == "approve", current_user)
+        svc.decide_line(line, request.form.get("decision") == "approve", current_user, current_app.config)
     except ServiceError as err:
-        return see_other(url_for("members.approvals"), err.message, "error")
+        return refuse(err, url_for("members.approvals"))
     return see_other(url_for("members.approvals"), _("Decided."))
 
 
