@@ -264,3 +264,19 @@ def test_status_page_carries_what_the_user_saw(as_role, make_patient, clinic, ap
         appt = _book(app, staff, make_patient(), clinic, 11)
     page = as_role("frontdesk").get(f"/appointments/{appt.code}").get_data(as_text=True)
     assert 'name="seen" value="booked"' in page
+
+
+def test_the_loser_is_told_in_their_language_in_clinic_time(as_role, make_patient, clinic, app, staff):
+    with app.app_context():
+        appt = _book(app, staff, make_patient(), clinic, 10)
+    staff["frontdesk"].display_name = "李芳"
+    staff["frontdesk"].save()
+    staff["manager"].locale = "zh_CN"
+    staff["manager"].save()
+    assert as_role("frontdesk").post(f"/appointments/{appt.code}/status",
+                                     data={"to": "cancelled", "reason": "ill"}).status_code == 303
+    event = AppointmentEvent.get(AppointmentEvent.appointment == appt.id, AppointmentEvent.to_status == "cancelled")
+    at = to_local(event.at, app.config["PORTAL_TZ"]).strftime("%H:%M")
+    resp = as_role("manager").post(f"/appointments/{appt.code}/status",
+                                   data={"to": "cancelled", "reason": "again", "seen": "booked"})
+    assert resp.status_code == 409 and f"该预约已由李芳于{at}取消。" in resp.get_data(as_text=True)
