@@ -256,3 +256,14 @@ def test_sixteen_managers_decide_one_refund_once(app, staff, make_patient):
     assert statuses(results) == [303] + [409] * (N - 1)
     assert Membership.get(Membership.patient == p).paid_total_fen == 50000
     assert Patient.get_by_id(p.id).id == p.id
+
+
+def test_sixteen_desks_record_one_join(app, staff, make_patient):
+    from tests.members_helpers import id_for
+    p = make_patient()
+    desks = clients(app, staff["frontdesk"])
+    results, errors = race(app, lambda i: desks[i].post(f"/members/{p.code}/join", data={
+        "consent": "yes", "id_number": id_for(p.birth_date), "address": "北京市东城区东华门大街 1 号"}))
+    assert errors == []
+    assert statuses(results) == [303] + [409] * (N - 1)
+    assert AuditEvent.select().where(AuditEvent.object_type == "member_join").count() == 1

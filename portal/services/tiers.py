@@ -38,7 +38,14 @@ def membership_of(patient: Patient) -> Membership:
     """The patient's card, made on first need (inside the caller's unit of work)."""
     m = Membership.get_or_none(Membership.patient == patient)
     if m is None:
-        m = Membership.create(patient=patient, card_no=card_no(patient))
+        from peewee import IntegrityError
+
+        from portal.db import db
+        try:
+            with db.atomic():  # a savepoint: another desk making the same card at once wins quietly
+                m = Membership.create(patient=patient, card_no=card_no(patient))
+        except IntegrityError:
+            m = Membership.get(Membership.patient == patient)
     return m
 
 
