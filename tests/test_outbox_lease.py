@@ -88,16 +88,16 @@ def test_backlog_longer_than_the_lease_is_sent_exactly_once_by_concurrent_sender
 
 
 def test_a_send_slower_than_the_lease_keeps_its_claim(app):
-    """One request that takes 3 s against a 1 s lease: the sender renews its claim while it waits,
-    so a sweep 1.8 s in finds nothing to take over, and the row ends 'sent' after one attempt."""
-    gw = Gateway(delay=3)
-    app.config.update(SMS_GATEWAY_URL=gw.url, OUTBOX_LEASE_SECONDS=1)
+    """One request that takes 4 s against a 2 s lease: the sender renews its claim while it waits,
+    so a sweep 2.8 s in finds nothing to take over, and the row ends 'sent' after one attempt."""
+    gw = Gateway(delay=4)
+    app.config.update(SMS_GATEWAY_URL=gw.url, OUTBOX_LEASE_SECONDS=2)
     try:
         [message_id] = make_due(1, "slow")
         errors: list = []
         first = _in_thread(app, errors, outbox.send_one, message_id, app.config)
         assert gw.received.wait(5)
-        time.sleep(1.8)
+        time.sleep(2.8)
         assert OutboxMessage.get_by_id(message_id).status == "sending"
         assert outbox.send_due(app.config) == {}, "a live claim was taken over"
         assert outbox.send_one(message_id, app.config) == "not-due"
