@@ -1,5 +1,5 @@
 """One row per numbered series and year (chart, receipt): the last number issued. Taken only
-through portal.services.counters, which locks the row (migration 0014)."""
+through portal.services.counters, which locks the row (migration 0012)."""
 import peewee as pw
 
 from portal.models.base import BaseModel

@@ -5,7 +5,7 @@ next_value() must run inside the caller's unit of work (portal.db.unit_of_work):
 taken in the same transaction as the row that carries it, so a rolled-back registration gives
 its number back. On PostgreSQL the upsert locks the counter row until commit, so concurrent
 registrations queue for the few milliseconds the rest of the transaction takes; on SQLite the
-unit of work already holds the write lock (BEGIN IMMEDIATE). Migration 0014 seeded the rows
+unit of work already holds the write lock (BEGIN IMMEDIATE). Migration 0012 seeded the rows
 from the numbers issued before, so an upgraded clinic continues its sequence.
 """
 from datetime import date
