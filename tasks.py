@@ -30,8 +30,9 @@ def clinic_crontab(**fields):
 
 @huey.periodic_task(clinic_crontab(minute="17", hour="3"), name="portal.purge_sessions")
 def purge_sessions():
-    """Drop ended sessions and old login attempts (kept 30 days for investigations). A session
-    nobody ended (the browser was closed) counts as ended when it was last seen."""
+    """Drop ended sessions and old login attempts (kept 30 days for investigations), and form
+    keys older than a day. A session nobody ended (the browser was closed) counts as ended when
+    it was last seen."""
     with app_context():
         from portal.db import unit_of_work
         from portal.models import LoginAttempt, StaffSession, utcnow
@@ -41,7 +42,9 @@ def purge_sessions():
                 (StaffSession.ended_at < cutoff)
                 | (StaffSession.ended_at.is_null() & (StaffSession.last_seen_at < cutoff))).execute()
             attempts = LoginAttempt.delete().where(LoginAttempt.at < cutoff).execute()
-        return {"sessions": sessions, "attempts": attempts}
+            from portal import submissions
+            form_keys = submissions.purge()  # a day is long enough to answer a repeated click
+        return {"sessions": sessions, "attempts": attempts, "form_keys": form_keys}
 
 
 @huey.periodic_task(clinic_crontab(minute="40", hour="2"), name="portal.verify_audit_chain")

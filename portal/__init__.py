@@ -56,8 +56,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     from portal.blueprints import register_blueprints
     register_blueprints(app)
-    from portal import templating
+    from portal import submissions, templating
     templating.init_app(app)
+    submissions.init_app(app)  # after the access gate: a form key is claimed only for an allowed request
     _error_pages(app)
     _headers(app)
     return app

@@ -155,16 +155,21 @@ def test_purge_sessions_removes_old_ended_sessions_and_attempts_and_keeps_recent
     for days, ok in ((31, False), (90, True), (29, False), (0, True)):
         LoginAttempt.create(username="nurse", ip="192.0.2.1", at=now - timedelta(days=days), success=ok)
 
+    from portal.models import FormSubmission
+    for key, hours in (("0" * 32, 25), ("1" * 32, 23)):
+        FormSubmission.create(key=key, staff=person, created_at=now - timedelta(hours=hours), status="done")
+
     outcome = _run_through_queue(app, queue, tasks.purge_sessions)
 
-    assert outcome == {"sessions": 3, "attempts": 2}
+    assert outcome == {"sessions": 3, "attempts": 2, "form_keys": 1}
+    assert [f.key for f in FormSubmission.select()] == ["1" * 32]
     left = {s.id for s in StaffSession.select()}
     assert left == {recent_logout.id, live.id}
     assert not {old_logout.id, old_timeout.id, abandoned.id} & left
     assert sorted((now - a.at).days for a in LoginAttempt.select()) == [0, 29]
     assert person.sessions.count() == 2  # the staff row itself is untouched
     # a second run finds nothing more to do
-    assert _run_through_queue(app, queue, tasks.purge_sessions) == {"sessions": 0, "attempts": 0}
+    assert _run_through_queue(app, queue, tasks.purge_sessions) == {"sessions": 0, "attempts": 0, "form_keys": 0}
 
 
 def _restore_guard():

@@ -15,6 +15,7 @@ from portal.models.schedule import (Appointment, AppointmentEvent, CalendarFeed,
                                     ScheduleVersion, ShiftException, ShiftPattern)
 from portal.models.settings import ClinicSetting
 from portal.models.staff import LoginAttempt, Staff, StaffSession
+from portal.models.submission import FormSubmission
 
 ALL_MODELS = [Staff, StaffSession, LoginAttempt, AuditEvent, Family, Patient, Tag, PatientTag, Consent,
               Chair, ShiftPattern, ShiftException, Appointment, AppointmentEvent, OutboxMessage, CalendarFeed,
@@ -37,4 +38,5 @@ __all__ = ["ALL_MODELS", "Appointment", "AppointmentEvent", "AuditEvent", "Calen
            "Survey", "SurveyAnswer", "SurveyQuestion",
            "PatientLink", "PatientLinkAttempt", "PatientLinkSession", "PrintJob",
            "Bill", "BillLine", "Payment", "BenefitGrant", "BenefitUse", "DeskTask", "DoctorChangeRequest", "GiftItem",
-           "GiftMovement", "MemberSetting", "Membership", "PointEntry", "Referral", "TierChange", "ClinicSetting", "MemberSettingChange", "Counter"]
+           "GiftMovement", "MemberSetting", "Membership", "PointEntry", "Referral", "TierChange", "ClinicSetting", "MemberSettingChange", "Counter",
+           "FormSubmission"]
