@@ -1,14 +1,13 @@
 """Follow-up calls under races and double clicks (issue 12): one call recorded per accepted change,
 the attempts counter equals the no-answer calls recorded, and nothing is recorded once closed."""
-import threading
 
 import pytest
 
-from portal.db import db
 from portal.models import Followup, FollowupCall, OutboxMessage
-from portal.services import Conflict
+from portal.services import Conflict, ServiceError
 from portal.services import followup_calls as calls
 from portal.services.followups import followup_settings
+from tests.races import race
 from tests.followup_helpers import complete_visit, local_today
 
 
@@ -20,30 +19,14 @@ def _due_call(app, staff, patient):
 
 
 def _race(app, followup_id, actor, outcome="no_answer", n=16):
-    barrier, wins, conflicts, errors = threading.Barrier(n), [], [], []
+    """n consultants record the same call at once, each from the page they had open (tests/races.py);
+    returns (wins, conflicts, errors)."""
     config = dict(app.config)
-
-    def run(i):
-        try:
-            with app.app_context():
-                loaded = Followup.get_by_id(followup_id)  # every consultant had the page open
-                barrier.wait()
-                calls.record_call(loaded, actor, outcome, config)
-                wins.append(i)
-        except Conflict as exc:
-            conflicts.append(str(exc.message))
-        except Exception as exc:
-            errors.append(repr(exc))
-        finally:
-            if not db.is_closed():
-                db.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return wins, conflicts, errors
+    results, errors = race(app, n, lambda i, loaded: calls.record_call(loaded, actor, outcome, config) or i,
+                           prepare=lambda i: Followup.get_by_id(followup_id))
+    wins = [r for r in results if r is not None and not isinstance(r, ServiceError)]
+    errors += [repr(r) for r in results if isinstance(r, ServiceError) and not isinstance(r, Conflict)]
+    return wins, [str(r.message) for r in results if isinstance(r, Conflict)], errors
 
 
 def _calls(f):

@@ -3,46 +3,24 @@ connection, and the invariants hold on SQLite and PostgreSQL — one refund, one
 benefit, a points balance never below zero, a gift stock never below zero, a bill that is paid
 stays paid in full. Losers get a refusal (409/422 through the routes), never a 303 that looks like
 success, and nothing half-written."""
-import threading
 import time
 
 from peewee import fn
 
-from portal.db import db
 from portal.models import (AuditEvent, BenefitGrant, BenefitUse, Bill, BillLine, DeskTask, GiftItem, GiftMovement,
                            Membership, Patient, Payment, Procedure, new_code)
-from portal.services import ServiceError, benefits, billing, gifts, member_settings
+from portal.services import benefits, billing, gifts, member_settings
 from portal.services import points as ledger
 from tests.conftest import sign_in
+from tests.races import race as run_together
 from tests.members_helpers import bill_of, join, pay
 
 N = 16
 
 
 def race(app, attempt, n=N):
-    """Run attempt(i) in n threads released together; returns (results, errors). Each thread has
-    its own app context and so its own database connection."""
-    barrier, results, errors = threading.Barrier(n), [None] * n, []
-
-    def run(i):
-        try:
-            with app.app_context():
-                barrier.wait()
-                results[i] = attempt(i)
-        except ServiceError as err:
-            results[i] = err
-        except Exception as exc:  # 'database is locked', a deadlock, anything else is a failure
-            errors.append(repr(exc))
-        finally:
-            if not db.is_closed():
-                db.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    return results, errors
+    """n desks at once (tests/races.py); returns (results, errors)."""
+    return run_together(app, n, attempt)
 
 
 def clients(app, person, n=N):

@@ -8,9 +8,10 @@ import pytest
 
 from portal.db import db
 from portal.models import Appointment, AppointmentEvent, AuditEvent, OutboxMessage
-from portal.services import Conflict
+from portal.services import Conflict, ServiceError
 from portal.services import schedule as booking
 from portal.services.clock import to_local
+from tests.races import race
 from tests.schedule_fixtures import clinic  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("clinic")
@@ -26,29 +27,11 @@ def _on_the_day(clock, clinic, hhmm="08:30"):
 
 
 def _race(app, n, work):
-    """n threads, each with its own connection, released together; returns (wins, conflicts, errors)."""
-    barrier, wins, conflicts, errors = threading.Barrier(n), [], [], []
-
-    def run(i):
-        try:
-            with app.app_context():
-                prepared = work.prepare(i) if hasattr(work, "prepare") else None
-                barrier.wait()
-                wins.append(work(i, prepared))
-        except Conflict as exc:
-            conflicts.append(str(exc.message))
-        except Exception as exc:  # 'database is locked', a deadlock, an IntegrityError: all failures
-            errors.append(repr(exc))
-        finally:
-            if not db.is_closed():
-                db.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return wins, conflicts, errors
+    """n desks at once (tests/races.py); returns (wins, conflicts, errors)."""
+    results, errors = race(app, n, work, prepare=work.prepare)
+    wins = [r for r in results if r is not None and not isinstance(r, ServiceError)]
+    errors += [repr(r) for r in results if isinstance(r, ServiceError) and not isinstance(r, Conflict)]
+    return wins, [str(r.message) for r in results if isinstance(r, Conflict)], errors
 
 
 class _Change:

@@ -1,6 +1,5 @@
 """Chart and receipt numbers come from a locked counter row: desks registering at the same instant
 never collide, and a clinic upgraded from MAX()+1 numbering continues its sequence (issue 12)."""
-import threading
 from datetime import date
 
 import pytest
@@ -10,6 +9,7 @@ from portal.models import Bill, Patient
 from portal.services import billing, counters
 from tests.clock import clinic_today
 from tests.conftest import sign_in
+from tests.races import race
 
 FORM = {"sex": "F", "birth_date": "1985-04-02", "occupation_group": "", "preferred_channel": "sms",
         "preferred_time": "any", "referral_channel": "walk_in", "consent_treatment": "y",
@@ -17,26 +17,10 @@ FORM = {"sex": "F", "birth_date": "1985-04-02", "occupation_group": "", "preferr
 NAMES = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳"
 
 
-def _race(n, work):
-    """Run work(i) in n threads released together; returns the exceptions raised."""
-    barrier, errors = threading.Barrier(n), []
-
-    def run(i):
-        try:
-            barrier.wait()
-            work(i)
-        except Exception as exc:  # an IntegrityError or 'database is locked' is a failure
-            errors.append(repr(exc))
-        finally:
-            if not db.is_closed():
-                db.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    return errors
+def _race(app, n, work):
+    """Run work(i) for n desks at once (tests/races.py); returns the exceptions raised."""
+    results, errors = race(app, n, work)
+    return errors + [repr(r) for r in results if isinstance(r, Exception)]
 
 
 def test_sixteen_desks_register_at_once_through_the_route(app, staff):
@@ -48,7 +32,7 @@ def test_sixteen_desks_register_at_once_through_the_route(app, staff):
                                                       "phone": f"1360000{i:04d}"})
         statuses[i] = resp.status_code
 
-    errors = _race(16, register)
+    errors = _race(app, 16, register)
     assert errors == []
     assert sorted(statuses.values()) == [303] * 16, statuses
     year = clinic_today().year
@@ -64,7 +48,7 @@ def test_sixteen_bills_opened_at_once_get_distinct_receipts(app, staff, make_pat
         with app.test_request_context():
             billing.open_bill(patients[i], staff["frontdesk"], config, today)
 
-    assert _race(16, open_one) == []
+    assert _race(app, 16, open_one) == []
     numbers = sorted(b.receipt_no for b in Bill.select(Bill.receipt_no))
     assert numbers == [f"R{today.year}{n:06d}" for n in range(1, 17)]
 
