@@ -65,6 +65,16 @@ def test_check_in_seat_complete_from_the_board(as_role, clinic, make_patient, cl
     assert "Completed" in board
 
 
+def test_the_board_offers_check_in_only_on_the_day(as_role, clinic, make_patient, clock):
+    as_role("frontdesk").post("/appointments/new", data=_form(clinic, make_patient()))
+    url = f"/checkin?date={clinic['day'].isoformat()}"
+    ahead = as_role("frontdesk").get(url).get_data(as_text=True)
+    assert "Booked" in ahead
+    assert 'value="arrived"' not in ahead  # days ahead: the row is shown, without a button that would be refused
+    clock.set(f"{clinic['day'].isoformat()} 08:30")
+    assert 'value="arrived"' in as_role("frontdesk").get(url).get_data(as_text=True)
+
+
 def test_move_form(as_role, clinic, make_patient):
     desk = as_role("frontdesk")
     desk.post("/appointments/new", data=_form(clinic, make_patient()))

@@ -86,4 +86,5 @@ def checkin():
     day = requested_day()
     board = schedule_board.checkin_board(day, current_app.config)
     audit.record("read", object_type="checkin", object_ref=day.isoformat())
-    return render("schedule/checkin.html", day=day, board=board)
+    # Arrival, seating and completion happen on the day: other days' rows are shown without them.
+    return render("schedule/checkin.html", day=day, board=board, is_today=day == local_today())
