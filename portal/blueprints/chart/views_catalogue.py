@@ -71,7 +71,9 @@ def procedure_new():
 @allow("catalogue.manage")
 def procedure_edit(code):
     proc = load_procedure(code, "catalogue.manage")
-    form = ProcedureForm(obj=proc)
+    # A POST is read from the form alone: filled from the record, a field the post lacks would take
+    # the record's attribute instead (`steps` is the step rows there, not text).
+    form = ProcedureForm(obj=proc) if request.method == "GET" else ProcedureForm()
     if request.method == "GET":
         form.price.data = f"{proc.price_fen // 100}.{proc.price_fen % 100:02d}"
         form.steps.data = cat.format_steps(proc)
