@@ -38,14 +38,15 @@ test: $(STAMP) assets translations
 
 # The suite again with the clinic's clock at the hours that once broke it: late evening,
 # before opening (with the server on UTC, a day behind the clinic) and New Year's Eve
-# (with the server on New York time). Browser tests aside; see tests/clock.py.
+# (with the server on New York time). Browser tests and the walks of every page aside
+# (they run once in make test); see tests/clock.py.
 CLOCK_RUNS := "2026-06-10 22:30|Asia/Shanghai" "2026-06-10 07:30|UTC" "2026-12-31 23:50|America/New_York"
 test-clock: $(STAMP) assets translations
 	@for run in $(CLOCK_RUNS); do \
 	  when=$${run%|*}; zone=$${run#*|}; \
 	  echo "== clinic clock at $$when, server time zone $$zone"; \
 	  PORTAL_TEST_NOW="$$when" TZ="$$zone" $(BIN)/python -m pytest -q -p no:cacheprovider \
-	    -m "not bench and not e2e" --ignore=tests/bench $(PYTEST_ARGS) || exit 1; \
+	    -m "not bench and not e2e and not heavy" --ignore=tests/bench $(PYTEST_ARGS) || exit 1; \
 	done
 
 # The speed budgets of DESIGN.md at realistic sizes (100k patients, 1M appointments): prints
