@@ -17,8 +17,9 @@ from portal import audit
 from portal.db import unit_of_work
 from portal.models import Complaint, ComplaintAction, Patient, Staff, new_code, utcnow
 from portal.models.followup import COMPLAINT_CATEGORIES, COMPLAINT_CHANNELS, SEVERITIES
-from portal.services import ServiceError, clinic_settings
+from portal.services import Conflict, ServiceError, clinic_settings
 from portal.services.clock import to_local
+from portal.services.moved_on import locked, who_when
 from portal.services.workdays import add_workdays
 
 REPLY_HOURS_KEY = "complaint.reply_hours"
@@ -76,60 +77,93 @@ def receive(data: ComplaintData, actor: Staff, config, received_at: datetime | N
     return c
 
 
-def _active(c: Complaint) -> None:
-    if c.status == "closed":
-        raise ServiceError(_l("This complaint is closed."))
+_ALREADY = {
+    "close": lambda **kw: _l("This complaint was already closed by %(who)s at %(time)s.", **kw),
+    "reply": lambda **kw: _l("The first reply was already recorded by %(who)s at %(time)s.", **kw),
+    "resolve": lambda **kw: _l("This complaint was already resolved by %(who)s at %(time)s.", **kw),
+}
+
+
+def _moved_on(complaint_id: int, kind: str, config=None) -> Conflict:
+    """A Conflict naming who made the `kind` entry (close / first reply / resolve) and when."""
+    entries = ComplaintAction.select().where(ComplaintAction.complaint == complaint_id, ComplaintAction.kind == kind)
+    entry = (entries.order_by(ComplaintAction.id) if kind == "reply" else entries.order_by(ComplaintAction.id.desc())).first()
+    return Conflict(_ALREADY[kind](**who_when(entry.by_id if entry else None, entry.at if entry else None, config)))
+
+
+def _current(c: Complaint, config=None) -> Complaint:
+    """The complaint as it is now, inside the caller's unit of work (locked on PostgreSQL); a
+    closed one refuses every change, naming who closed it."""
+    current = locked(Complaint, c.id)
+    if current is None:
+        raise Conflict(_l("This complaint no longer exists."))
+    if current.status == "closed":
+        raise _moved_on(c.id, "close", config)
+    return current
 
 
 def add_action(c: Complaint, actor: Staff, kind: str, text: str, now: datetime | None = None) -> None:
-    """kind: reply (first reply to the patient), action (what was done), resolve (the outcome)."""
-    _active(c)
+    """kind: reply (first reply to the patient), action (what was done), resolve (the outcome).
+    Decided on the complaint re-read inside the unit of work: `c` is what the person saw, so a
+    first reply or a resolution someone else recorded since is refused, naming them."""
     text = (text or "").strip()
     if not text:
         raise ServiceError(_l("Write what was said or done."), field="text")
     if kind not in ("reply", "action", "resolve"):
         raise ServiceError(_l("Choose what kind of entry this is."), field="kind")
     now = now or utcnow()
-    fields = {}
-    if kind == "reply" and c.first_reply_at is None:
-        fields.update(first_reply_at=now, status="replied" if c.status == "open" else c.status)
-    if kind == "resolve":
-        fields.update(resolved_at=now, outcome=text[:4000], status="resolved")
     with unit_of_work():
-        _note(c, actor, kind, text)
+        current = _current(c)
+        if kind == "reply" and c.first_reply_at is None and current.first_reply_at is not None:
+            raise _moved_on(c.id, "reply")
+        if kind == "resolve" and c.status != "resolved" and current.status == "resolved":
+            raise _moved_on(c.id, "resolve")
+        fields = {}
+        if kind == "reply" and current.first_reply_at is None:
+            fields.update(first_reply_at=now, status="replied" if current.status == "open" else current.status)
+        if kind == "resolve":
+            fields.update(resolved_at=now, outcome=text[:4000], status="resolved")
         if fields:
-            Complaint.update(**fields).where(Complaint.id == c.id).execute()
+            won = Complaint.update(**fields).where(Complaint.id == c.id, Complaint.status == current.status).execute()
+            if won != 1:  # moved on between the re-read and the update
+                raise Conflict(_l("Someone else changed this complaint just now. Reload it."))
+        _note(c, actor, kind, text)
         audit.record("update", patient=c.patient_id, object_type="complaint", object_ref=c.code, actor=actor,
                      detail={"entry": kind})
 
 
 def set_owner(c: Complaint, owner: Staff, actor: Staff) -> None:
-    _active(c)
     if owner.role not in ("consultant", "manager") or not owner.active:
         raise ServiceError(_l("Choose a consultant or the manager."), field="owner")
     with unit_of_work():
-        Complaint.update(owner=owner).where(Complaint.id == c.id).execute()
+        current = _current(c)
+        Complaint.update(owner=owner).where(Complaint.id == c.id, Complaint.status == current.status).execute()
         _note(c, actor, "owner", owner.display_name)
         audit.record("update", patient=c.patient_id, object_type="complaint", object_ref=c.code, actor=actor,
                      detail={"owner": owner.username})
 
 
 def close(c: Complaint, actor: Staff, told_how: str, config, now: datetime | None = None):
-    """The patient has been told the outcome: close, and plan a satisfaction survey."""
+    """The patient has been told the outcome: close, and plan a satisfaction survey. Of two clicks
+    or two desks one closes (one event, one survey); the other is refused, naming who closed it."""
     from portal.services import surveys
-    _active(c)
-    if c.status != "resolved" or not c.outcome:
-        raise ServiceError(_l("Record the outcome (resolve) before closing."))
     told_how = (told_how or "").strip()
     if not told_how:
         raise ServiceError(_l("Say how the patient was told the outcome."), field="told_how")
     now = now or utcnow()
     with unit_of_work():
-        Complaint.update(status="closed", closed_at=now, outcome_told_at=now).where(Complaint.id == c.id).execute()
+        current = _current(c, config)
+        if current.status != "resolved" or not current.outcome:
+            raise ServiceError(_l("Record the outcome (resolve) before closing."))
+        won = Complaint.update(status="closed", closed_at=now, outcome_told_at=now).where(
+            Complaint.id == c.id, Complaint.status == "resolved").execute()
+        if won != 1:
+            raise _moved_on(c.id, "close", config)
         _note(c, actor, "close", told_how)
         audit.record("update", patient=c.patient_id, object_type="complaint", object_ref=c.code, actor=actor,
                      detail={"closed": True})
-        survey = surveys.plan_after_complaint(c, to_local(now, config["PORTAL_TZ"]).date()) if c.patient_id else None
+        survey = surveys.plan_after_complaint(current, to_local(now, config["PORTAL_TZ"]).date()) \
+            if current.patient_id else None
     return survey
 
 

@@ -311,15 +311,20 @@ def open_tasks(doctor: Staff | None = None, limit: int = 50) -> list[DoctorTask]
     return list(q.where(DoctorTask.doctor == doctor.id) if doctor is not None else q)
 
 
-def handle_task(task: DoctorTask, actor: Staff, handling: str) -> None:
+def handle_task(task: DoctorTask, actor: Staff, handling: str, config=None) -> None:
+    """Done once: decided by a conditional update inside the unit of work; a second "done" (another
+    doctor, a second click) is refused, naming who handled it and when."""
+    from portal.services.moved_on import who_when
     handling = (handling or "").strip()
     if not handling:
         raise ServiceError(_l("Say what was done."), field="handling")
-    if task.status != "open":
-        raise ServiceError(_l("This task is already handled."))
     with unit_of_work():
-        DoctorTask.update(status="handled", handled_at=utcnow(), handled_by=actor, handling=handling[:300]).where(
+        won = DoctorTask.update(status="handled", handled_at=utcnow(), handled_by=actor, handling=handling[:300]).where(
             DoctorTask.id == task.id, DoctorTask.status == "open").execute()
+        if won != 1:
+            done = DoctorTask.get_by_id(task.id)
+            raise Conflict(_l("This task was already handled by %(who)s at %(time)s.",
+                              **who_when(done.handled_by_id, done.handled_at, config)))
         audit.record("update", patient=task.patient_id, object_type="escalation", object_ref=task.code, actor=actor,
                      detail={"handled": handling[:300]})
 

@@ -21,7 +21,8 @@ from portal import audit
 from portal.db import unit_of_work
 from portal.models import Patient, Staff, new_code, utcnow
 from portal.models.portal_link import PatientLink, PatientLinkAttempt, PatientLinkSession
-from portal.services import ServiceError
+from portal.services import Conflict, ServiceError
+from portal.services.moved_on import locked, who_when
 from portal.services.identity import age_on
 
 DEFAULTS = {
@@ -80,8 +81,8 @@ def issue(patient: Patient, scope: str, actor: Staff | None, config, purpose: st
                                   holder=holder, family=family, purpose=purpose, created_by=actor,
                                   expires_at=utcnow() + timedelta(days=setting(config, "PATIENT_LINK_DAYS")))
         if replaces is not None:
+            PatientLink.update(replaced_by=link).where(PatientLink.id == replaces.id).execute()
             replaces.replaced_by = link
-            replaces.save()
         audit.record("create", patient=patient, object_type="patient_link", object_ref=link.code, actor=actor,
                      actor_label=None if actor else "system",
                      detail={"scope": scope, "purpose": purpose, "holder": holder.chart_no,
@@ -89,21 +90,33 @@ def issue(patient: Patient, scope: str, actor: Staff | None, config, purpose: st
     return Issued(link, token)
 
 
-def revoke(link: PatientLink, actor: Staff) -> PatientLink:
-    if link.revoked_at is None:
-        with unit_of_work():
-            link.revoked_at, link.revoked_by = utcnow(), actor
-            link.save()
-            PatientLinkSession.delete().where(PatientLinkSession.link == link).execute()
-            audit.record("update", patient=link.patient_id, object_type="patient_link", object_ref=link.code,
-                         actor=actor, detail={"revoked": True})
+def revoke(link: PatientLink, actor: Staff, config=None) -> PatientLink:
+    """Stop a link. Decided on the link re-read inside the unit of work: a link revoked meanwhile
+    (another desk, a second click) is refused, naming who revoked it and when."""
+    with unit_of_work():
+        current = locked(PatientLink, link.id)
+        if current is None:
+            raise Conflict(_l("This link no longer exists."))
+        if current.revoked_at is not None:
+            raise Conflict(_l("This link was already revoked by %(who)s at %(time)s.",
+                              **who_when(current.revoked_by_id, current.revoked_at, config)))
+        now = utcnow()
+        won = PatientLink.update(revoked_at=now, revoked_by=actor).where(
+            PatientLink.id == link.id, PatientLink.revoked_at.is_null()).execute()
+        if won != 1:
+            raise Conflict(_l("Someone else changed this link just now. Reload it."))
+        link.revoked_at, link.revoked_by = now, actor
+        PatientLinkSession.delete().where(PatientLinkSession.link == link).execute()
+        audit.record("update", patient=link.patient_id, object_type="patient_link", object_ref=link.code,
+                     actor=actor, detail={"revoked": True})
     return link
 
 
 def reissue(link: PatientLink, actor: Staff, config) -> Issued:
-    """One click: the old link stops working, a new one with the same scope starts."""
+    """One click: the old link stops working, a new one with the same scope starts. Of two clicks
+    one reissues; the other is refused (the old link is already revoked), so one new link is live."""
     with unit_of_work():
-        revoke(link, actor)
+        revoke(link, actor, config)
         return issue(link.patient, link.scope, actor, config, purpose=link.purpose, replaces=link)
 
 

@@ -11,7 +11,7 @@ from portal.blueprints.schedule.common import doctor_choices
 from portal.models import Complaint, Patient, Staff, utcnow
 from portal.services import ServiceError
 from portal.services import complaints as svc
-from portal.web import apply_service_error, render, see_other
+from portal.web import apply_service_error, refuse, render, see_other
 
 bp = Blueprint("complaints", __name__)
 
@@ -91,7 +91,7 @@ def add_entry(code):
     try:
         svc.add_action(c, current_user, form.kind.data, form.text.data)
     except ServiceError as err:
-        return see_other(url_for("complaints.show", code=code), err.message, "error")
+        return refuse(err, back=url_for("complaints.show", code=code))
     return see_other(url_for("complaints.show", code=code), _("Saved."))
 
 
@@ -108,7 +108,7 @@ def set_owner(code):
     try:
         svc.set_owner(c, owner, current_user)
     except ServiceError as err:
-        return see_other(url_for("complaints.show", code=code), err.message, "error")
+        return refuse(err, back=url_for("complaints.show", code=code))
     return see_other(url_for("complaints.show", code=code), _("Owner changed."))
 
 
@@ -122,6 +122,6 @@ def close(code):
     try:
         survey = svc.close(c, current_user, form.told_how.data, current_app.config)
     except ServiceError as err:
-        return see_other(url_for("complaints.show", code=code), err.message, "error")
+        return refuse(err, back=url_for("complaints.show", code=code))
     note = _("Closed; a satisfaction survey is planned.") if survey else _("Closed.")
     return see_other(url_for("complaints.show", code=code), note)

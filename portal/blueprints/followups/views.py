@@ -137,9 +137,9 @@ def handle_task(code):
     if not form.validate_on_submit():
         return see_other(url_for(back), _("Say what was done."), "error")
     try:
-        calls.handle_task(task, current_user, form.handling.data)
+        calls.handle_task(task, current_user, form.handling.data, current_app.config)
     except ServiceError as err:
-        return see_other(url_for(back), err.message, "error")
+        return refuse(err, back=url_for(back))
     return see_other(url_for(back), _("Task handled."))
 
 

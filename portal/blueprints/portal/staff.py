@@ -13,7 +13,7 @@ from portal.services import ServiceError
 from portal.services import patient_links as links
 from portal.services.clock import to_local
 from portal.blueprints.portal.views import bp
-from portal.web import render
+from portal.web import refuse, render
 
 
 def _patient(code) -> Patient:
@@ -71,7 +71,10 @@ def issue_link(code):
 @allow("patient_link.manage")
 def revoke_link(code):
     link = _link(code)
-    links.revoke(link, current_user)
+    try:
+        links.revoke(link, current_user, current_app.config)
+    except ServiceError as err:
+        return refuse(err)
     return _page(Patient.get_by_id(link.patient_id))
 
 
@@ -79,7 +82,10 @@ def revoke_link(code):
 @allow("patient_link.manage")
 def reissue_link(code):
     link = _link(code)
-    issued = links.reissue(link, current_user, current_app.config)
+    try:
+        issued = links.reissue(link, current_user, current_app.config)
+    except ServiceError as err:
+        return refuse(err)
     sent = _send(issued, public_link(issued.token)) if request.form.get("send") == "1" else None
     return _page(Patient.get_by_id(link.patient_id), issued=issued, sent=sent)
 
