@@ -11,7 +11,8 @@ from portal.db import unit_of_work
 from portal.models import (Patient, PatientTag, Procedure, ProtocolStep, Staff, StepTick, Tag, Visit,
                            VisitProcedure, new_code, utcnow)
 from portal.models.chart import DEPARTMENTS
-from portal.services import ServiceError
+from portal.services import Conflict, ServiceError
+from portal.services.moved_on import locked, who_when
 from portal.services.chart_teeth import valid_tooth
 
 
@@ -140,29 +141,41 @@ def start(visit: Visit, procedure: Procedure, actor: Staff, tooth=None, alerts_s
 
 
 def tick(run: VisitProcedure, position: int, actor: Staff, skip_reason: str | None = None) -> StepTick:
-    """Mark a step done (or skipped, which needs a reason). Steps may be ticked in any order, once."""
-    if run.visit.status == "signed":
-        raise ServiceError(_l("This visit is signed and locked."))
-    step = StepTick.get_or_none(StepTick.run == run, StepTick.position == position)
-    if step is None:
-        raise ServiceError(_l("This protocol has no step %(n)s.", n=position))
-    if step.state != "pending":
-        raise ServiceError(_l("Step %(n)d was already ticked by %(who)s.", n=position, who=step.by.display_name))
+    """Mark a step done (or skipped, which needs a reason). Steps may be ticked in any order, once:
+    decided on the step as it is inside the transaction (the visit row locked first, as signing
+    does), so of two ticks of one step the second is told who ticked it and when."""
     skipping = skip_reason is not None
     reason = (skip_reason or "").strip()[:200]
-    if skipping and not reason:
-        raise ServiceError(_l("Say why step %(n)d is skipped.", n=position), field="reason")
     with unit_of_work():
+        visit = locked(Visit, run.visit_id)
+        if visit is None or visit.status == "signed":
+            raise ServiceError(_l("This visit is signed and locked."))
+        found = StepTick.get_or_none(StepTick.run == run.id, StepTick.position == position)
+        if found is None:
+            raise ServiceError(_l("This protocol has no step %(n)s.", n=position))
+        step = locked(StepTick, found.id)
+        if step.state != "pending":
+            raise _already_ticked(step)
+        if skipping and not reason:
+            raise ServiceError(_l("Say why step %(n)d is skipped.", n=position), field="reason")
         now = utcnow()
         rows = (StepTick.update(state="skipped" if skipping else "done", by=actor, at=now, skip_reason=reason)
                 .where(StepTick.id == step.id, StepTick.state == "pending").execute())
-        if rows != 1:
-            raise ServiceError(_l("Step %(n)d was already ticked.", n=position))
-        if not StepTick.select().where(StepTick.run == run, StepTick.state == "pending").exists():
+        if rows != 1:  # cannot happen behind the lock; kept as the last line of defence
+            raise _already_ticked(StepTick.get_by_id(step.id))
+        if not StepTick.select().where(StepTick.run == run.id, StepTick.state == "pending").exists():
             VisitProcedure.update(status="completed", completed_at=now).where(VisitProcedure.id == run.id).execute()
-        audit.record("update", patient=run.visit.patient_id, object_type="protocol", object_ref=run.code,
+        audit.record("update", patient=visit.patient_id, object_type="protocol", object_ref=run.code,
                      actor=actor, detail={"step": position, "skipped": skipping})
     return StepTick.get_by_id(step.id)
+
+
+def _already_ticked(step: StepTick) -> Conflict:
+    if step.state == "skipped":
+        return Conflict(_l("Step %(n)d was already skipped by %(who)s at %(time)s.", n=step.position,
+                           **who_when(step.by_id, step.at)))
+    return Conflict(_l("Step %(n)d was already ticked by %(who)s at %(time)s.", n=step.position,
+                       **who_when(step.by_id, step.at)))
 
 
 def runs_of(visit: Visit) -> list[tuple[VisitProcedure, list[StepTick]]]:

@@ -9,7 +9,8 @@ from portal import audit
 from portal.db import unit_of_work
 from portal.models import (Appointment, ChartEntry, Patient, PlanItem, Procedure, Staff, Visit, VisitProcedure,
                            new_code, utcnow)
-from portal.services import ServiceError
+from portal.services import Conflict, ServiceError
+from portal.services.moved_on import locked, who_when
 from portal.services.chart_teeth import valid_tooth
 from portal.services.identity import age_on, life_stage
 
@@ -49,28 +50,47 @@ def add_item(patient: Patient, procedure: Procedure, actor: Staff, tooth=None, p
 
 
 def set_status(item: PlanItem, status: str, actor: Staff, reason: str = "",
-               appointment: Appointment | None = None) -> PlanItem:
+               appointment: Appointment | None = None, seen: str | None = None) -> PlanItem:
+    """`seen`: the status the person saw when they clicked (default: the one `item` was loaded
+    with). Decided on the item as it is inside the transaction and written with a conditional
+    update: of many clicks one moves the item on; the others are told who moved it and when."""
     if status not in TRANSITIONS:
         raise ServiceError(_l("Unknown status."), field="status")
-    if status not in TRANSITIONS[item.status]:
-        raise ServiceError(_l("An item that is %(now)s cannot become %(new)s.",
-                              now=PLAN_STATUS_LABELS[item.status], new=PLAN_STATUS_LABELS[status]), field="status")
+    seen = seen if seen in TRANSITIONS else item.status
     reason = (reason or "").strip()[:200]
-    if status == "declined" and not reason:
-        raise ServiceError(_l("Record why the patient declined."), field="reason")
     if appointment is not None and appointment.patient_id != item.patient_id:
         raise ServiceError(_l("That appointment belongs to another patient."), field="appointment")
     with unit_of_work():
-        old = item.status
-        item.status, item.status_by, item.status_at = status, actor, utcnow()
+        current = locked(PlanItem, item.id)
+        if current is None:
+            raise ServiceError(_l("This plan item no longer exists."))
+        old = current.status
+        if old != seen or old == status:  # moved on since the page was loaded
+            raise _moved_on(current)
+        if status not in TRANSITIONS[old]:
+            raise ServiceError(_l("An item that is %(now)s cannot become %(new)s.",
+                                  now=PLAN_STATUS_LABELS[old], new=PLAN_STATUS_LABELS[status]), field="status")
+        if status == "declined" and not reason:
+            raise ServiceError(_l("Record why the patient declined."), field="reason")
+        fields = {"status": status, "status_by": actor.id, "status_at": utcnow()}
         if status == "declined":
-            item.decline_reason = reason
+            fields["decline_reason"] = reason
         if status == "scheduled" and appointment is not None:
-            item.appointment = appointment
-        item.save()
-        audit.record("update", patient=item.patient_id, object_type="plan_item", object_ref=item.code, actor=actor,
-                     detail={"from": old, "to": status, "reason": reason})
+            fields["appointment"] = appointment.id
+        won = PlanItem.update(**fields).where(PlanItem.id == item.id, PlanItem.status == old).execute()
+        if won != 1:  # cannot happen behind the lock; kept as the last line of defence
+            raise _moved_on(PlanItem.get_by_id(item.id))
+        audit.record("update", patient=current.patient_id, object_type="plan_item", object_ref=current.code,
+                     actor=actor, detail={"from": old, "to": status, "reason": reason})
+    fresh = PlanItem.get_by_id(item.id)
+    for name in ("status", "status_by", "status_at", "decline_reason", "appointment"):
+        setattr(item, name, getattr(fresh, name))  # the caller's object shows the change it made
     return item
+
+
+def _moved_on(current: PlanItem) -> Conflict:
+    return Conflict(_l("This item is already %(status)s: changed by %(who)s at %(time)s.",
+                       status=PLAN_STATUS_LABELS[current.status], **who_when(current.status_by_id, current.status_at)))
 
 
 def plan_of(patient: Patient) -> list[PlanItem]:

@@ -7,7 +7,8 @@ from flask_babel import lazy_gettext as _l
 from portal import audit
 from portal.db import unit_of_work
 from portal.models import Appointment, Patient, Staff, StepTick, Visit, VisitAddendum, VisitProcedure, new_code, utcnow
-from portal.services import ServiceError
+from portal.services import Conflict, ServiceError
+from portal.services.moved_on import locked, who_when
 
 NOTE_FIELDS = ("chief_complaint", "examination", "diagnosis", "treatment", "advice")
 MAX_NOTE = 4000
@@ -58,8 +59,8 @@ def update_notes(visit: Visit, notes: VisitNotes, actor: Staff) -> list[str]:
         # Only a draft row is ever updated, and only while it is a draft (guards a racing sign).
         rows = (Visit.update(updated_at=visit.updated_at, **{n: getattr(visit, n) for n in NOTE_FIELDS})
                 .where(Visit.id == visit.id, Visit.status == "draft").execute())
-        if rows != 1:
-            raise ServiceError(_l("This visit is signed and locked; it can only be amended by an addendum."))
+        if rows != 1:  # signed since the page was loaded
+            raise _already_signed(Visit.get_by_id(visit.id))
         audit.record("update", patient=visit.patient_id, object_type="visit", object_ref=visit.code, actor=actor,
                      detail={"fields": changed})
     return changed
@@ -70,36 +71,49 @@ def open_protocols(visit: Visit) -> list[VisitProcedure]:
     return list(VisitProcedure.select().where(VisitProcedure.visit == visit, VisitProcedure.id.in_(pending)))
 
 
+def _already_signed(current: Visit) -> Conflict:
+    return Conflict(_l("This visit was already signed by %(who)s at %(time)s; it can only be amended by an addendum.",
+                       **who_when(current.signed_by_id, current.signed_at)))
+
+
 def sign(visit: Visit, actor: Staff) -> Visit:
+    """Decided on the visit as it is inside the transaction: of many clicks one signs, the others
+    are told who signed it and when."""
     _must_be_doctor(actor)
-    _locked(visit)
-    if not visit.chief_complaint.strip() or not visit.diagnosis.strip():
-        raise ServiceError(_l("Write at least the chief complaint and the diagnosis before signing."))
-    unfinished = open_protocols(visit)
-    if unfinished:
-        raise ServiceError(_l("Finish the protocol of %(name)s first: tick or skip (with a reason) every step.",
-                              name=unfinished[0].procedure.name_en))
     with unit_of_work():
+        current = locked(Visit, visit.id)
+        if current is None:
+            raise ServiceError(_l("This visit no longer exists."))
+        if current.status == "signed":
+            raise _already_signed(current)
+        if not current.chief_complaint.strip() or not current.diagnosis.strip():
+            raise ServiceError(_l("Write at least the chief complaint and the diagnosis before signing."))
+        unfinished = open_protocols(current)
+        if unfinished:
+            raise ServiceError(_l("Finish the protocol of %(name)s first: tick or skip (with a reason) every step.",
+                                  name=unfinished[0].procedure.name_en))
         now = utcnow()
         rows = (Visit.update(status="signed", signed_at=now, signed_by=actor, updated_at=now)
                 .where(Visit.id == visit.id, Visit.status == "draft").execute())
-        if rows != 1:
-            raise ServiceError(_l("This visit is already signed."))
-        audit.record("update", patient=visit.patient_id, object_type="visit", object_ref=visit.code, actor=actor,
+        if rows != 1:  # cannot happen behind the lock; kept as the last line of defence
+            raise _already_signed(Visit.get_by_id(visit.id))
+        audit.record("update", patient=current.patient_id, object_type="visit", object_ref=current.code, actor=actor,
                      detail={"signed": True})
     return Visit.get_by_id(visit.id)
 
 
 def add_addendum(visit: Visit, text: str, actor: Staff) -> VisitAddendum:
+    """Only on a signed visit, as it is now (a page loaded before the signature may add one)."""
     _must_be_doctor(actor)
-    if visit.status != "signed":
-        raise ServiceError(_l("The visit is not signed yet: edit the notes directly."))
     text = (text or "").strip()[:MAX_NOTE]
-    if not text:
-        raise ServiceError(_l("Write the addendum."), field="text")
     with unit_of_work():
-        row = VisitAddendum.create(visit=visit, text=text, author=actor)
-        audit.record("update", patient=visit.patient_id, object_type="visit", object_ref=visit.code, actor=actor,
+        current = locked(Visit, visit.id)
+        if current is None or current.status != "signed":
+            raise ServiceError(_l("The visit is not signed yet: edit the notes directly."))
+        if not text:
+            raise ServiceError(_l("Write the addendum."), field="text")
+        row = VisitAddendum.create(visit=current, text=text, author=actor)
+        audit.record("update", patient=current.patient_id, object_type="visit", object_ref=current.code, actor=actor,
                      detail={"addendum": row.id})
     return row
 

@@ -11,7 +11,7 @@ from portal.models import Appointment, PlanItem, Procedure
 from portal.services import ServiceError
 from portal.services import catalogue as cat
 from portal.services import chart_plans as plans
-from portal.web import local_today, render, see_other
+from portal.web import local_today, refuse, render, see_other
 
 
 def _item_form():
@@ -64,14 +64,15 @@ def plan_status(code):
     form = PlanStatusForm()
     back = url_for("chart.plan", code=item.patient.code)
     if not form.validate_on_submit():
-        return see_other(back, _("Choose a status."), "error")
+        return refuse(ServiceError(_("Choose a status.")), back=back)
     appointment = None
     if request.form.get("appointment"):
         appointment = Appointment.get_or_none(Appointment.code == request.form["appointment"].strip().upper())
     try:
-        plans.set_status(item, form.status.data, current_user, reason=form.reason.data or "", appointment=appointment)
+        plans.set_status(item, form.status.data, current_user, reason=form.reason.data or "", appointment=appointment,
+                         seen=request.form.get("seen"))
     except ServiceError as err:
-        return see_other(back, err.message, "error")
+        return refuse(err, back=back)
     return see_other(back, _("Plan item is now %(s)s.", s=plans.PLAN_STATUS_LABELS[item.status]))
 
 

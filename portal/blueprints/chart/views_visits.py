@@ -11,7 +11,7 @@ from portal.models import Appointment, Procedure, VisitAddendum
 from portal.services import ServiceError
 from portal.services import catalogue as cat
 from portal.services import chart_visits as visits
-from portal.web import apply_service_error, local_today, render, see_other
+from portal.web import apply_service_error, local_today, refuse, render, see_other
 
 
 @bp.route("/patients/<code>/visits")
@@ -42,6 +42,8 @@ def visit_open(code):
 
 
 def _visit_page(visit, form=None, start_form=None, status=200, tick_message=None):
+    from portal.models import Visit
+    visit = Visit.get_by_id(visit.id)  # the current state, whatever the request did or was refused
     runs = cat.runs_of(visit)
     start_form = start_form or StartProcedureForm()
     start_form.procedure.choices = [(p.code, f"{p.name_zh} · {p.name_en}") for p in cat.catalogue(active_only=True)]
@@ -80,7 +82,7 @@ def visit_sign(code):
     try:
         visits.sign(visit, current_user)
     except ServiceError as err:
-        return see_other(url_for("chart.visit", code=code), err.message, "error")
+        return refuse(err, back=url_for("chart.visit", code=code))
     return see_other(url_for("chart.visit", code=code), _("Signed. The notes are now locked."))
 
 
@@ -94,7 +96,7 @@ def visit_addendum(code):
             raise ServiceError(_("Write the addendum."))
         visits.add_addendum(visit, form.text.data, current_user)
     except ServiceError as err:
-        return see_other(url_for("chart.visit", code=code), err.message, "error")
+        return refuse(err, back=url_for("chart.visit", code=code))
     return see_other(url_for("chart.visit", code=code), _("Addendum added."))
 
 
@@ -120,16 +122,18 @@ def tick(code, position):
     run = load_run(code)
     form = TickForm()
     skipping = request.form.get("skip") == "1"
-    message, category = None, "success"
-    if not form.validate_on_submit():
-        message, category = _("The form expired. Please submit it again."), "error"
-    else:
-        try:
-            cat.tick(run, position, current_user, skip_reason=form.reason.data or "" if skipping else None)
-        except ServiceError as err:
-            message, category = err.message, "error"
+    back = url_for("chart.visit", code=run.visit.code) + "#protocols"
+    try:
+        if not form.validate_on_submit():
+            raise ServiceError(_("The form expired. Please submit it again."))
+        cat.tick(run, position, current_user, skip_reason=form.reason.data or "" if skipping else None)
+    except ServiceError as err:
+        from portal.services import Conflict
+        from portal.web import htmx
+        if htmx:  # the tablet: the protocol as it is now, with the reason, swapped in place (409/422)
+            return _visit_page(run.visit, tick_message=err.message, status=409 if isinstance(err, Conflict) else 422)
+        return refuse(err, back=back)
     from portal.web import htmx
     if htmx:  # the tablet: swap the protocol in place, no page reload between steps
-        # 200 even for a refusal: htmx swaps only successful responses, and the message is in the fragment.
-        return _visit_page(run.visit, tick_message=message if category == "error" else None)
-    return see_other(url_for("chart.visit", code=run.visit.code) + "#protocols", message, category)
+        return _visit_page(run.visit)
+    return see_other(back, None)
