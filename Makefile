@@ -38,16 +38,24 @@ test: $(STAMP) assets translations
 
 # The suite again with the clinic's clock at the hours that once broke it: late evening,
 # before opening (with the server on UTC, a day behind the clinic) and New Year's Eve
-# (with the server on New York time). Browser tests and the walks of every page aside
-# (they run once in make test); see tests/clock.py.
+# (with the server on New York time). The three runs go side by side on SQLite, each with its
+# own instance folder; browser tests and the walks of every page are left to make test.
+# See tests/clock.py.
 CLOCK_RUNS := "2026-06-10 22:30|Asia/Shanghai" "2026-06-10 07:30|UTC" "2026-12-31 23:50|America/New_York"
 test-clock: $(STAMP) assets translations
-	@for run in $(CLOCK_RUNS); do \
-	  when=$${run%|*}; zone=$${run#*|}; \
-	  echo "== clinic clock at $$when, server time zone $$zone"; \
-	  PORTAL_TEST_NOW="$$when" TZ="$$zone" $(BIN)/python -m pytest -q -p no:cacheprovider \
-	    -m "not bench and not e2e and not heavy" --ignore=tests/bench $(PYTEST_ARGS) || exit 1; \
-	done
+	@dir=$$(mktemp -d); i=0; \
+	for run in $(CLOCK_RUNS); do \
+	  i=$$((i+1)); \
+	  ( env -u DATABASE_URL -u HUEY_URL PORTAL_INSTANCE="$$dir/instance$$i" PORTAL_TEST_NOW="$${run%|*}" TZ="$${run#*|}" \
+	      $(BIN)/python -m pytest -q -p no:cacheprovider -m "not bench and not e2e and not heavy" \
+	      --ignore=tests/bench $(PYTEST_ARGS) > "$$dir/run$$i.log" 2>&1; echo $$? > "$$dir/run$$i.rc" ) & \
+	done; wait; \
+	failed=0; i=0; \
+	for run in $(CLOCK_RUNS); do \
+	  i=$$((i+1)); echo "== clinic clock at $${run%|*}, server time zone $${run#*|}"; \
+	  if [ "$$(cat "$$dir/run$$i.rc")" = 0 ]; then tail -n 1 "$$dir/run$$i.log"; else cat "$$dir/run$$i.log"; failed=1; fi; \
+	done; \
+	rm -rf "$$dir"; exit $$failed
 
 # The speed budgets of DESIGN.md at realistic sizes (100k patients, 1M appointments): prints
 # every budget with its measured figure and fails when one is missed. Takes 15-30 minutes.
