@@ -139,3 +139,26 @@ def test_booking_from_an_accepted_plan_item_schedules_it(app, as_role, patient, 
     booked = PlanItem.get_by_id(item.id)
     assert booked.status == "scheduled" and booked.appointment_id == Appointment.get().id
     assert "Booked visit" in consultant.get(f"/patients/{patient.code}/plan").get_data(as_text=True)
+
+
+def test_a_plan_item_declined_while_its_visit_is_booked_keeps_the_booking(app, as_role, patient, staff, clinic,
+                                                                         monkeypatch):
+    """The item moves on between the booking form's check and its own update: the visit stays
+    booked, the desk is told why the item did not follow, nothing answers 500."""
+    from portal.models import Appointment
+    proc = scaling_procedure()
+    item = plans.add_item(patient, proc, staff["doctor"], tooth="46")
+    plans.set_status(item, "accepted", staff["consultant"])
+    real = plans.set_status
+
+    def declined_meanwhile(target, status, actor, **kwargs):
+        real(PlanItem.get_by_id(target.id), "declined", staff["doctor"], reason="先观察")
+        return real(target, status, actor, **kwargs)
+    monkeypatch.setattr(plans, "set_status", declined_meanwhile)
+    start = clinic["at"](10)
+    resp = as_role("frontdesk").post(f"/appointments/new?plan_item={item.code}", data={
+        "patient": patient.chart_no, "doctor": staff["doctor"].id, "chair": clinic["chairs"][0].id,
+        "day": start.date().isoformat(), "time": "10:00", "minutes": proc.duration_minutes, "visit_type": "revisit",
+        "source": "frontdesk"})
+    assert resp.status_code == 303
+    assert Appointment.select().count() == 1 and PlanItem.get_by_id(item.id).status == "declined"

@@ -1,7 +1,7 @@
 """Booking, viewing, confirming, moving and progressing one appointment."""
 from datetime import datetime, timedelta
 
-from flask import abort, current_app, request, url_for
+from flask import abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -60,7 +60,10 @@ def _schedule_plan_item(patient, appt) -> None:
     code = (request.args.get("plan_item") or "")[:12]
     item = PlanItem.get_or_none(PlanItem.code == code) if code else None
     if item is not None and item.patient_id == patient.id and item.status == "accepted":
-        chart_plans.set_status(item, "scheduled", current_user, appointment=appt)
+        try:
+            chart_plans.set_status(item, "scheduled", current_user, appointment=appt, seen="accepted")
+        except ServiceError as err:  # the item moved on meanwhile: the booking stands, the plan says why not
+            flash(err.message, "error")
 
 
 @bp.route("/appointments/new", methods=["GET", "POST"])
