@@ -16,6 +16,8 @@ def followup_samples(app, staff, patient):
                            due_date=utcnow().date())
     complaint = Complaint.create(code=new_code(), patient=patient, channel="phone", category="process", severity="minor",
                                  summary="sample", received_at=utcnow(), reply_due_at=utcnow() + timedelta(hours=24),
-                                 resolve_due=utcnow().date() + timedelta(days=5))
+                                 resolve_due=utcnow().date() + timedelta(days=5),
+                                 # resolved, not yet closed: the page offers both more entries and closing
+                                 status="resolved", resolved_at=utcnow(), first_reply_at=utcnow(), outcome="sample")
     return [("/followups/tasks", task.code), ("/followups/rules", rule.code), ("/followups/surveys", survey.code),
             ("/followups", f.code), ("/complaints", complaint.code)]
