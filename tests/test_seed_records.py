@@ -102,7 +102,9 @@ def test_clearly_implausible_teeth_are_refused(app, staff, make_patient, birth_y
 def test_plausible_teeth_are_accepted(app, staff, make_patient, birth_years, tooth):
     p = make_patient(name="赵二", birth_date=clinic_today() - timedelta(days=int(birth_years * 365.25) + 10))
     kind = "unerupted" if (birth_years, tooth) == (2, 36) else "missing"   # a germ seen on an X-ray
-    charts.record(p, E(tooth, kind, surfaces=""), staff["doctor"], clinic_today())
+    entry = charts.record(p, E(tooth, kind, surfaces=""), staff["doctor"], clinic_today())
+    stored = ChartEntry.get_by_id(entry.id)
+    assert (stored.patient_id, stored.tooth, stored.kind) == (p.id, tooth, kind)
 
 
 def test_retained_primary_tooth_in_an_adult_needs_a_reason_which_is_audited(app, staff, adult):
