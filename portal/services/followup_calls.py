@@ -248,7 +248,7 @@ def record_call(followup: Followup, actor: Staff, outcome: str, config, answers:
 
 def _moved_on(followup: Followup, tz: str) -> Conflict:
     """What the loser of a race or a double click is told: closed, or a call recorded — by whom, when."""
-    from portal.services.clock import local_now
+    from portal.services.moved_on import when_text
     current = Followup.get_by_id(followup.id)
     last = (FollowupCall.select(FollowupCall, Staff).join(Staff, pw.JOIN.LEFT_OUTER, on=(FollowupCall.by == Staff.id))
             .where(FollowupCall.followup == followup.id).order_by(FollowupCall.id.desc()).first())
@@ -257,8 +257,7 @@ def _moved_on(followup: Followup, tz: str) -> Conflict:
         return Conflict(_l("This follow-up is already closed.") if closed
                         else _l("Someone else changed this follow-up just now. Reload it."))
     who = last.by.display_name if last.by_id else str(_l("someone else"))
-    at = to_local(last.at, tz)
-    when = at.strftime("%H:%M") if at.date() == local_now(tz).date() else at.strftime("%Y-%m-%d %H:%M")
+    when = when_text(last.at, tz)
     if closed:
         return Conflict(_l("This follow-up was already closed by %(who)s at %(when)s.", who=who, when=when))
     return Conflict(_l("A call was already recorded by %(who)s at %(when)s.", who=who, when=when))

@@ -16,11 +16,16 @@ def locked(model, pk):
     return query.first()
 
 
+def when_text(at, tz: str) -> str:
+    """A refusal's time in the clinic: "10:42" today, "2026-06-09 10:42" on another day."""
+    from portal.services.clock import local_now, to_local
+    local = to_local(at, tz)
+    return local.strftime("%H:%M") if local.date() == local_now(tz).date() else local.strftime("%Y-%m-%d %H:%M")
+
+
 def who_when(staff_id, at, config=None) -> dict:
-    """{"who": display name, "time": "HH:MM" clinic time} for a refusal's message."""
+    """{"who": display name, "time": clinic time (when_text)} for a refusal's message."""
     from portal.models import Staff
-    from portal.services.clock import to_local
     person = Staff.get_or_none(Staff.id == staff_id) if staff_id else None
     tz = (config or {}).get("PORTAL_TZ") or DEFAULT_TZ
-    return {"who": person.display_name if person else "?",
-            "time": to_local(at, tz).strftime("%H:%M") if at else "?"}
+    return {"who": person.display_name if person else "?", "time": when_text(at, tz) if at else "?"}

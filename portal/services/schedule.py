@@ -232,7 +232,7 @@ _ALREADY = {
 
 def moved_on(appt_id: int, change: str, tz: str) -> MovedOn:
     """A Conflict saying who changed the appointment (the last `change` event) and when."""
-    from portal.services.clock import local_now
+    from portal.services.moved_on import when_text
     event = (AppointmentEvent.select(AppointmentEvent, Staff).join(Staff, pw.JOIN.LEFT_OUTER,
                                                                     on=(AppointmentEvent.by == Staff.id))
              .where(AppointmentEvent.appointment == appt_id, AppointmentEvent.change == change)
@@ -240,8 +240,7 @@ def moved_on(appt_id: int, change: str, tz: str) -> MovedOn:
     if event is None or change not in _ALREADY:
         return MovedOn(_l("Someone else changed this appointment just now. Reload it."))
     who = event.by.display_name if event.by_id else str(_l("someone else"))
-    at = to_local(event.at, tz)
-    when = at.strftime("%H:%M") if at.date() == local_now(tz).date() else at.strftime("%Y-%m-%d %H:%M")
+    when = when_text(event.at, tz)
     return MovedOn(_ALREADY[change](who=who, when=when))
 
 
