@@ -15,13 +15,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
-portal/static/vendor/htmx.min.js: package.json
+# npm ci installs exactly what package-lock.json pins: htmx for the pages, axe-core (dev) for the
+# accessibility checks of the browser tests, which read it from node_modules.
+node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null || { echo "npm is missing: apt-get install nodejs npm"; exit 1; }
-	npm install --no-audit --no-fund --silent
+	npm ci --no-audit --no-fund --silent
+	@touch $@
+
+portal/static/vendor/htmx.min.js: node_modules/.installed
 	mkdir -p portal/static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js portal/static/vendor/htmx.min.js
 
-assets: portal/static/vendor/htmx.min.js
+assets: portal/static/vendor/htmx.min.js node_modules/.installed
 
 translations: $(STAMP)
 	$(BIN)/pybabel compile --statistics -d portal/translations
