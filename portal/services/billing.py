@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from peewee import fn
+from peewee import Case, fn
 
 from portal import audit
 from portal.db import unit_of_work
@@ -418,3 +418,23 @@ def cover_with_benefit(bill: Bill, line: BillLine, kind: str, actor, config, on:
         audit.record("update", patient=bill.patient, object_type="bill", object_ref=bill.code,
                      detail={"benefit": kind, "use": use.code, "covered_fen": net}, actor=actor)
     return use
+
+
+def _charged_sql():
+    return (BillLine.select(fn.COALESCE(fn.SUM(BillLine.amount_fen), 0))
+            .where(BillLine.bill == Bill.id, BillLine.state == "approved"))
+
+
+def _paid_sql():
+    signed = Case(None, [(Payment.kind == "payment", Payment.amount_fen)], Payment.amount_fen * -1)
+    return (Payment.select(fn.COALESCE(fn.SUM(signed), 0))
+            .where(Payment.bill == Bill.id, Payment.state == "done"))
+
+
+def to_bill_queue(limit: int = 50) -> list[Bill]:
+    """待收费: open bills with a balance still due, oldest first, the patient loaded in the same
+    query (one statement). Each bill carries `due_fen`."""
+    due = fn.COALESCE(_charged_sql(), 0) - fn.COALESCE(_paid_sql(), 0)  # (a query minus a query is EXCEPT)
+    return list(Bill.select(Bill, Patient, due.alias("due_fen")).join(Patient, on=(Bill.patient == Patient.id))
+                .where(Bill.status == "open", due > 0)
+                .order_by(Bill.created_at, Bill.id).limit(limit))

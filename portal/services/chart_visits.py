@@ -121,3 +121,11 @@ def add_addendum(visit: Visit, text: str, actor: Staff) -> VisitAddendum:
 def visits_of(patient: Patient) -> list[Visit]:
     return list(Visit.select(Visit, Staff).join(Staff, on=(Visit.doctor == Staff.id))
                 .where(Visit.patient == patient).order_by(Visit.visit_date.desc(), Visit.id.desc()))
+
+
+def unsigned_drafts(doctor: Staff, before: date) -> list[Visit]:
+    """The doctor's visits still in draft from days before `before` (the clinic's today): never
+    chosen silently for today's recording, listed so they are finished and signed. One query."""
+    return list(Visit.select(Visit, Patient).join(Patient, on=(Visit.patient == Patient.id))
+                .where(Visit.doctor == doctor, Visit.status == "draft", Visit.visit_date < before)
+                .order_by(Visit.visit_date, Visit.id))
