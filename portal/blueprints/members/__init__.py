@@ -6,7 +6,7 @@ from flask_login import current_user
 
 bp = Blueprint("members", __name__)
 
-from portal.blueprints.members import views, views_admin, views_billing  # noqa: E402,F401
+from portal.blueprints.members import views, views_admin, views_billing, views_receipt  # noqa: E402,F401
 
 
 @bp.app_context_processor

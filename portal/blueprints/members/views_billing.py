@@ -56,12 +56,7 @@ def bill(code):
     return _bill_page(load_owned(Bill, "billing.view", code, "bill"))
 
 
-@bp.route("/members/bills/<code>/receipt")
-@allow("billing.view")
-def receipt(code):
-    b = load_owned(Bill, "billing.view", code, "receipt")
-    audit.record("print", patient=b.patient, object_type="receipt", object_ref=b.receipt_no)
-    return _bill_page(b, "members/receipt.html")
+# The receipt (page and PDF) is in views_receipt.py.
 
 
 def _to_bill(code, message=None, category="success"):
