@@ -6,8 +6,9 @@ from datetime import date, datetime, timedelta
 from portal.db import db
 from portal.models import Appointment, Chair, Patient, PatientTag, Staff, Tag
 from portal.models.schedule import ACTIVE_STATUSES
+from portal.services.alerts import alerts_for
 from portal.services.clock import day_bounds_utc, parse_hhmm, to_local
-from portal.services.shifts import windows_for
+from portal.services.shifts import week_grid, windows_for
 
 VIP_TAG = "VIP"  # until membership tiers exist, the VIP mark comes from this tag
 
@@ -21,6 +22,11 @@ class Block:
     row_end: int
     vip: bool = False
     visible: bool = True  # may the viewer see who the patient is (set by the view)
+    alerts: list = field(default_factory=list)  # services.alerts.Alert, most urgent first
+
+    @property
+    def begins(self) -> str:
+        return f"{self.start.hour:02d}:{self.start.minute:02d}"
 
     @property
     def hours(self) -> str:
@@ -98,8 +104,9 @@ def _dt(value):
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
-def day_grid(day: date, by: str, config, include_inactive: bool = False) -> dict:
-    """Columns per chair (or per doctor) with appointment blocks placed on slot rows."""
+def day_grid(day: date, by: str, config, include_inactive: bool = False, medical: bool = True) -> dict:
+    """Columns per chair (or per doctor) with appointment blocks placed on slot rows, each block
+    with its patient's alerts (`medical`: may the viewer see allergy and medical-alert text)."""
     tz, slot = config["PORTAL_TZ"], config["SLOT_MINUTES"]
     opens, closes = parse_hhmm(config["CLINIC_OPENS"]), parse_hhmm(config["CLINIC_CLOSES"])
     first = datetime.combine(day, opens)
@@ -108,8 +115,8 @@ def day_grid(day: date, by: str, config, include_inactive: bool = False) -> dict
     appts = list(appointments_between(start_utc, end_utc))
     if not include_inactive:
         appts = [a for a in appts if a.status in ACTIVE_STATUSES]
-    vip = vip_patient_ids(Appointment.select(Appointment.patient).where(
-        Appointment.overlapping(start_utc, end_utc))) if appts else set()
+    alerts = alerts_for(Appointment.select(Appointment.patient).where(
+        Appointment.overlapping(start_utc, end_utc)), medical=medical) if appts else {}
     doctors = list(Staff.select().where(Staff.role == "doctor", Staff.active == True).order_by(Staff.display_name))  # noqa: E712
     windows = windows_for([d.id for d in doctors], day)
     if by == "doctor":
@@ -128,7 +135,8 @@ def day_grid(day: date, by: str, config, include_inactive: bool = False) -> dict
         r2 = min(rows, max(r1 + 1, int(-(-(end - first).total_seconds() // 60 // slot))))
         key = a.doctor_id if by == "doctor" else a.chair_id
         if key in columns:
-            columns[key].blocks.append(Block(a, start, end, r1, r2, a.patient_id in vip))
+            found = alerts.get(a.patient_id, ())
+            columns[key].blocks.append(Block(a, start, end, r1, r2, any(x.kind == "vip" for x in found), alerts=found))
     for col in columns.values():
         taken = {r for b in col.blocks for r in range(b.row_start, b.row_end)}
         open_rows = col.working_rows if by == "doctor" else range(rows)
@@ -137,6 +145,96 @@ def day_grid(day: date, by: str, config, include_inactive: bool = False) -> dict
     labels = [(first + timedelta(minutes=slot * i)).strftime("%H:%M") for i in range(rows)]
     return {"columns": list(columns.values()), "rows": rows, "labels": labels, "count": len(appts),
             "doctors": doctors, "windows": windows}
+
+
+@dataclass
+class WeekCell:
+    day: date
+    working: bool                                   # on shift (by doctor) / someone works (by chair)
+    entries: list = field(default_factory=list)     # Block or Gap, in time order
+
+
+@dataclass
+class Gap:
+    """Free bookable time in a week cell: a tap books its start."""
+    start: datetime
+    end: datetime
+    chair_id: int | None = None  # by doctor: the chair the shift names, if any
+
+    @property
+    def hours(self) -> str:
+        s, e = self.start, self.end
+        return f"{s.hour:02d}:{s.minute:02d}–{e.hour:02d}:{e.minute:02d}"
+
+    @property
+    def begins(self) -> str:
+        return f"{self.start.hour:02d}:{self.start.minute:02d}"
+
+
+@dataclass
+class WeekRow:
+    key: int
+    title: str
+    is_vip: bool = False
+    cells: list = field(default_factory=list)
+
+
+def week_book(monday: date, by: str, config, doctor_id: int | None = None, medical: bool = True) -> dict:
+    """Seven days of appointments per doctor (or per chair): compact blocks with alerts, free
+    gaps a tap can book, cells off shift marked. A constant number of queries for any week:
+    the appointments, the alerts (two), the doctors, their shifts (two) and, by chair, the chairs.
+    `doctor_id` narrows the book to one doctor (then it is by doctor)."""
+    tz, slot = config["PORTAL_TZ"], config["SLOT_MINUTES"]
+    opens, closes = parse_hhmm(config["CLINIC_OPENS"]), parse_hhmm(config["CLINIC_CLOSES"])
+    days = [monday + timedelta(days=i) for i in range(7)]
+    start_utc, end_utc = day_bounds_utc(days[0], tz)[0], day_bounds_utc(days[-1], tz)[1]
+    filters = {"doctor": doctor_id} if doctor_id else {}
+    appts = [a for a in appointments_between(start_utc, end_utc, **filters) if a.status in ACTIVE_STATUSES]
+    in_week = Appointment.select(Appointment.patient).where(Appointment.overlapping(start_utc, end_utc))
+    if doctor_id:
+        in_week = in_week.where(Appointment.doctor == doctor_id)
+    alerts = alerts_for(in_week, medical=medical) if appts else {}
+    doctors = list(Staff.select().where(Staff.role == "doctor", Staff.active == True).order_by(Staff.display_name))  # noqa: E712
+    windows = dict(week_grid(monday, doctors))  # day -> doctor id -> [Window]
+    if doctor_id:
+        by = "doctor"
+    if by == "doctor":
+        rows = {d.id: WeekRow(d.id, d.display_name) for d in doctors if not doctor_id or d.id == doctor_id}
+        for a in appts:  # a doctor no longer active still shows the visits booked with them
+            rows.setdefault(a.doctor_id, WeekRow(a.doctor_id, a.doctor.display_name))
+    else:
+        chairs = list(Chair.select().where(Chair.active == True).order_by(Chair.sort_order, Chair.id))  # noqa: E712
+        rows = {c.id: WeekRow(c.id, c.name, c.is_vip) for c in chairs}
+    # Slot rows of each day, as the day grid counts them (opening time, slot minutes).
+    n_rows = int((datetime.combine(monday, closes) - datetime.combine(monday, opens)).total_seconds() // 60 // slot)
+    blocks: dict[tuple[int, date], list] = {}
+    for a in appts:
+        start, end = to_local(a.start_at, tz), to_local(a.end_at, tz)
+        key = a.doctor_id if by == "doctor" else a.chair_id
+        first = datetime.combine(start.date(), opens)
+        r1 = max(0, int((start - first).total_seconds() // 60 // slot))
+        r2 = min(n_rows, max(r1 + 1, int(-(-(end - first).total_seconds() // 60 // slot))))
+        found = alerts.get(a.patient_id, ())
+        blocks.setdefault((key, start.date()), []).append(
+            Block(a, start, end, r1, r2, any(x.kind == "vip" for x in found), alerts=found))
+    for day in days:
+        first = datetime.combine(day, opens)
+        on_day = windows.get(day, {})
+        anyone = [w for ws in on_day.values() for w in ws]
+        for key, row in rows.items():
+            spans = on_day.get(key, []) if by == "doctor" else anyone
+            open_rows = _rows_of(spans, first, slot, n_rows)
+            cell_blocks = blocks.get((key, day), [])
+            taken = {r for b in cell_blocks for r in range(b.row_start, b.row_end)}
+            chair_of = {r: w.chair_id for w in spans if by == "doctor"
+                        for r in _rows_of([w], first, slot, n_rows)} if by == "doctor" else {}
+            gaps = []
+            for r1, r2 in _spans(sorted(r for r in open_rows if r not in taken)):
+                gaps.append(Gap(first + timedelta(minutes=slot * r1), first + timedelta(minutes=slot * r2),
+                                chair_of.get(r1)))
+            entries = sorted(cell_blocks + gaps, key=lambda e: e.start)
+            row.cells.append(WeekCell(day, bool(open_rows), entries))
+    return {"rows": list(rows.values()), "days": days, "count": len(appts), "by": by}
 
 
 def _spans(rows_sorted: list[int]) -> list[tuple[int, int]]:

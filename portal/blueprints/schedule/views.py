@@ -11,8 +11,7 @@ from portal.access import allow, can
 from portal.blueprints.schedule import bp
 from portal.blueprints.schedule.common import doctor_choices, get_doctor, requested_day
 from portal.blueprints.schedule.forms import FreeSlotForm
-from portal.models import Staff
-from portal.services import schedule_board, schedule_cache, shifts
+from portal.services import schedule_board, schedule_cache
 from portal.services.clock import local_now
 from portal.services.schedule import free_slots
 from portal.web import local_today, render
@@ -32,7 +31,7 @@ def day():
 
 
 def _draw_day(day, by, viewer) -> Markup:
-    grid = schedule_board.day_grid(day, by, current_app.config)
+    grid = schedule_board.day_grid(day, by, current_app.config, medical=can(viewer, "patient.medical.view"))
     for col in grid["columns"]:
         for block in col.blocks:
             block.visible = can(viewer, "patient.read", block.appt.patient)
@@ -42,11 +41,35 @@ def _draw_day(day, by, viewer) -> Markup:
 @bp.route("/schedule/week")
 @allow("schedule.view")
 def week():
+    """The week's appointment book per doctor or per chair; kept like the day grid until the
+    schedule changes (services.schedule_cache)."""
     day = requested_day()
     monday = day - timedelta(days=day.weekday())
-    doctors = list(Staff.select().where(Staff.role == "doctor", Staff.active == True).order_by(Staff.display_name))  # noqa: E712
-    return render("schedule/week.html", monday=monday, doctors=doctors, grid=shifts.week_grid(monday, doctors),
+    doctor_id = _doctor_filter()
+    by = "doctor" if doctor_id or request.args.get("by") != "chair" else "chair"
+    viewer = current_user._get_current_object()
+    key = ("week", monday, by, doctor_id, viewer.id, str(get_locale()))
+    book_html = schedule_cache.grid_cache().get_or_build(key, lambda: _draw_week(monday, by, doctor_id, viewer))
+    audit.record("read", object_type="schedule", object_ref=f"week:{monday.isoformat()}")
+    return render("schedule/week.html", monday=monday, sunday=monday + timedelta(days=6), by=by,
+                  doctor_id=doctor_id, doctors=doctor_choices(), book_html=book_html, today=local_today(),
                   prev_week=monday - timedelta(days=7), next_week=monday + timedelta(days=7))
+
+
+def _doctor_filter() -> int | None:
+    raw = request.args.get("doctor", "")
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+
+def _draw_week(monday, by, doctor_id, viewer) -> Markup:
+    book = schedule_board.week_book(monday, by, current_app.config, doctor_id=doctor_id,
+                                    medical=can(viewer, "patient.medical.view"))
+    for row in book["rows"]:
+        for cell in row.cells:
+            for entry in cell.entries:
+                if isinstance(entry, schedule_board.Block):
+                    entry.visible = can(viewer, "patient.read", entry.appt.patient)
+    return Markup(render_template("schedule/_week_table.html", book=book, by=book["by"], today=local_today()))
 
 
 @bp.route("/schedule/mine")
