@@ -43,7 +43,7 @@ def test_bad_patient_reference_is_shown_on_the_field(app, staff, as_role):
     resp = as_role("consultant").post("/complaints/new", data={"patient": "NOPE", "channel": "phone",
                                                                "category": "process", "severity": "minor",
                                                                "doctor": "0", "summary": "x"})
-    assert resp.status_code == 422 and "No patient has chart number" in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "No patient matches “NOPE”" in resp.get_data(as_text=True)
 
 
 def test_roles(app, staff, as_role):

@@ -48,7 +48,7 @@ BAD = [
     ({"id_number": "110105199003080012"}, "does not match"),
     ({"sex": "X"}, "Not a valid choice"),
     ({"referral_channel": "patient"}, "Choose the patient who referred"),
-    ({"referred_by": "2099999999"}, "No patient has chart number"),
+    ({"referred_by": "2099999999"}, "No patient matches “2099999999”"),
 ]
 
 

@@ -40,7 +40,7 @@ def test_conflict_shows_message_and_free_times(as_role, clinic, make_patient):
 def test_bad_booking_input_is_refused_clearly(as_role, clinic, make_patient):
     p = make_patient()
     desk = as_role("frontdesk")
-    for overrides, message in [({"patient": "nobody"}, "No patient has chart number"),
+    for overrides, message in [({"patient": "nobody"}, "No patient matches “nobody”"),
                                ({"day": "2026-02-30"}, "Not a valid date"),
                                ({"time": "25:00"}, "Not a valid time"),
                                ({"minutes": "0"}, "Number must be between"),

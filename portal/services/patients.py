@@ -203,6 +203,42 @@ def search(q: str, limit: int = 20, tag_id: int | None = None) -> list[Patient]:
     return found
 
 
+PICK_HELP = _l("Type a chart number, the full name or the full phone number, or choose the patient "
+               "from the list as you type.")
+
+
+def find_one(ref: str) -> Patient | None:
+    """The one patient a typed field names (the patient picker's value, or what a person typed
+    without JavaScript): a patient code or a chart number; else an exact full name or full phone
+    number that exactly one patient has. None for an empty field; ServiceError (naming what to
+    type) when nobody or more than one patient matches."""
+    ref = re.sub(r"\s+", " ", (ref or "").strip())[:40]
+    if not ref:
+        return None
+    key = ref.upper()
+    if re.fullmatch(r"[A-Z0-9]{1,20}", key):
+        found = Patient.get_or_none((Patient.code == key) | (Patient.chart_no == key))
+        if found is not None:
+            return found
+    shown = re.fullmatch(r"(.+?)\s*·\s*(\d{6,12})", ref)  # as the picker shows a choice: 张小明 · 2026000123
+    if shown:
+        found = Patient.get_or_none(Patient.chart_no == shown.group(2))
+        if found is not None and found.name == shown.group(1):
+            return found
+    digits = re.sub(r"[\s\-]", "", ref)
+    if digits.isdigit():
+        rows = list(Patient.select().where(Patient.phone == digits).limit(2)) if len(digits) >= 7 else []
+    elif re.fullmatch(r"[\u3400-\u9fff\u00b7A-Za-z\- ]+", ref):
+        rows = list(Patient.select().where(Patient.name == ref).limit(2))
+    else:
+        rows = []
+    if len(rows) == 1:
+        return rows[0]
+    if len(rows) > 1:
+        raise ServiceError(_l("More than one patient matches “%(ref)s”. %(help)s", ref=ref, help=PICK_HELP))
+    raise ServiceError(_l("No patient matches “%(ref)s”. %(help)s", ref=ref, help=PICK_HELP))
+
+
 # --- families -----------------------------------------------------------------------------
 
 def create_family(name: str, guarantor: Patient | None, actor: Staff) -> Family:

@@ -13,7 +13,7 @@ ENTRY_CHOICES = [("reply", _l("Reply to the patient")), ("action", _l("Action ta
 
 
 class ComplaintForm(BaseForm):
-    patient = StringField(_l("Patient (chart number, optional)"), validators=[Optional(), Length(max=20)])
+    patient = StringField(_l("Patient (optional)"), validators=[Optional(), Length(max=60)])  # the patient picker
     channel = SelectField(_l("Received by"), choices=CHANNEL_CHOICES)
     category = SelectField(_l("Category"), choices=CATEGORY_CHOICES)
     severity = SelectField(_l("Severity"), choices=SEVERITY_CHOICES)

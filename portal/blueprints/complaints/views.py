@@ -4,11 +4,12 @@ from flask_babel import format_datetime, gettext as _
 from flask_login import current_user
 
 from portal import audit
-from portal.access import allow, can, deny
+from portal.access import allow, can
 from portal.blueprints.complaints.forms import CloseForm, ComplaintForm, EntryForm, OwnerForm
 from portal.blueprints.followups.loaders import load_patient_record
+from portal.blueprints.patients.picker import picked_patient, quietly
 from portal.blueprints.schedule.common import doctor_choices
-from portal.models import Complaint, Patient, Staff, utcnow
+from portal.models import Complaint, Staff, utcnow
 from portal.services import ServiceError
 from portal.services import complaints as svc
 from portal.web import apply_service_error, refuse, render, see_other
@@ -35,15 +36,8 @@ def index():
 
 
 def _find_patient(ref: str):
-    ref = (ref or "").strip().upper()
-    if not ref:
-        return None
-    patient = Patient.get_or_none((Patient.chart_no == ref) | (Patient.code == ref))
-    if patient is None:
-        raise ServiceError(_("No patient has chart number %(no)s.", no=ref[:20]), field="patient")
-    if not can(current_user, "patient.read", patient):
-        deny("record", patient=patient)
-    return patient
+    """The patient picker's value (optional): a code, or what was typed."""
+    return picked_patient(ref, field="patient", required=False)
 
 
 @bp.route("/complaints/new", methods=["GET", "POST"])
@@ -52,7 +46,7 @@ def new():
     form = ComplaintForm()
     form.doctor.choices = [(0, _("Nobody in particular"))] + doctor_choices()
     if request.method == "GET" and request.args.get("patient"):
-        form.patient.data = request.args["patient"][:20]
+        form.patient.data = request.args["patient"][:60]
     if form.validate_on_submit():
         try:
             doctor = Staff.get_or_none(Staff.id == form.doctor.data, Staff.role == "doctor") if form.doctor.data else None
@@ -67,6 +61,9 @@ def new():
                 else url_for("complaints.index")
             return see_other(target, _("Complaint logged. First reply due by %(t)s.",
                                        t=format_datetime(c.reply_due_at, "short")))
+    shown = quietly(form.patient.data)
+    if shown is not None:
+        form.patient.data = f"{shown.name} · {shown.chart_no}"  # as the picker shows a choice
     return render("complaints/new.html", form=form), (422 if request.method == "POST" else 200)
 
 

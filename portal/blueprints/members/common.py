@@ -23,15 +23,11 @@ def load_owned(model, action: str, code: str, what: str):
     return load_patient_record(model, action, code, what)
 
 
-def find_patient(ref: str) -> Patient | None:
-    """A chart number or code typed at the desk; a patient the user may not see is refused."""
-    ref = (ref or "").strip().upper()[:20]
-    if not ref:
-        return None
-    p = Patient.get_or_none((Patient.chart_no == ref) | (Patient.code == ref))
-    if p is not None and not can(current_user, "patient.read", p):
-        deny("record", patient=p)
-    return p
+def find_patient(ref: str, required: bool = False) -> Patient | None:
+    """The patient picker's value (a code, or the chart number, exact name or phone typed); None
+    when empty and not required; a patient the user may not see is refused."""
+    from portal.blueprints.patients.picker import picked_patient
+    return picked_patient(ref, field=None, required=required)
 
 
 def fen(value) -> int | None:

@@ -42,9 +42,7 @@ def gift_move(code):
     action, back = request.form.get("action"), url_for("members.gift_list")
     try:
         if action == "issue":
-            patient = find_patient(request.form.get("patient"))
-            if patient is None:
-                raise ServiceError(_("Enter the patient's chart number."))
+            patient = find_patient(request.form.get("patient"), required=True)
             gifts.issue(item, patient, request.form.get("reason", ""), current_user)
         elif action in ("in", "count"):
             from portal.access import can

@@ -32,7 +32,7 @@ class PatientForm(BaseForm):
     allergies = TextAreaField(_l("Allergies"), validators=[Optional(), Length(max=2000)])
     medical_alerts = TextAreaField(_l("Medical alerts"), validators=[Optional(), Length(max=2000)])
     referral_channel = SelectField(_l("How they found us"), choices=REFERRAL_CHOICES, default="walk_in")
-    referred_by = StringField(_l("Referred by (chart number)"), validators=[Optional(), Length(max=20)])
+    referred_by = StringField(_l("Referred by"), validators=[Optional(), Length(max=60)])  # the patient picker
 
 
 class RegisterForm(PatientForm):
@@ -57,8 +57,8 @@ class ConsentForm(BaseForm):
 
 
 class MoveFamilyForm(BaseForm):
-    target = StringField(_l("Family code, or a member's chart number"),
-                         validators=[Optional(), Length(max=20)])
+    target = StringField(_l("A member of that family, or the family code"),
+                         validators=[Optional(), Length(max=60)])  # the patient picker
     new_family_name = StringField(_l("Or a new family named"), validators=[Optional(), Length(max=60)])
 
 
@@ -69,3 +69,8 @@ class MergeFamilyForm(BaseForm):
 
 class GuarantorForm(BaseForm):
     patient = StringField(validators=[not_blank(_l("Choose a member.")), Length(max=12)])
+
+
+class AddMemberForm(BaseForm):
+    patient = StringField(_l("Patient"), validators=[not_blank(_l("Choose the patient to bring into this family.")),
+                                                   Length(max=60)])  # the patient picker

@@ -1,12 +1,15 @@
-"""Registry screens: search, register, view, edit, tags, consents, families."""
-from flask import Blueprint, abort, current_app, g, request, url_for
+"""Registry screens: search, register, view, edit, tags, consents, families; the patient picker."""
+import re
+
+from flask import Blueprint, abort, current_app, g, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import audit
-from portal.access import allow, can, load_or_404
-from portal.blueprints.patients.forms import (ConsentForm, GuarantorForm, MergeFamilyForm, MoveFamilyForm,
-                                              PatientForm, RegisterForm, TagsForm)
+from portal.access import allow, can, deny, load_or_404
+from portal.blueprints.patients.forms import (AddMemberForm, ConsentForm, GuarantorForm, MergeFamilyForm,
+                                              MoveFamilyForm, PatientForm, RegisterForm, TagsForm)
+from portal.blueprints.patients.picker import picked_patient, quietly
 from portal.models import Family, OutboxMessage, Patient, Tag
 from portal.services import ServiceError
 from portal.services import patients as registry
@@ -40,13 +43,14 @@ def family_name_for(name: str) -> str:
 
 
 def _referrer(form) -> Patient | None:
-    chart_no = (form.referred_by.data or "").strip()
-    if not chart_no:
-        return None
-    referrer = Patient.get_or_none(Patient.chart_no == chart_no)
-    if referrer is None:
-        raise ServiceError(_("No patient has chart number %(no)s.", no=chart_no), field="referred_by")
-    return referrer
+    return picked_patient(form.referred_by.data, field="referred_by", required=False)
+
+
+def _show_referrer(form) -> None:
+    """Redrawn after an error: the chosen referrer as the picker shows a choice, not as a code."""
+    shown = quietly(form.referred_by.data)
+    if shown is not None:
+        form.referred_by.data = f"{shown.name} · {shown.chart_no}"
 
 
 def _data(form, consents=None) -> registry.PatientData:
@@ -85,6 +89,26 @@ def index():
                   total=total, page=page, pages=pages)
 
 
+PICK_ROWS = 8
+
+
+@bp.route("/patients/pick")
+@allow("patient.search")
+def pick():
+    """The patient picker's list (macros/picker.html): up to eight patients the search finds
+    for the text typed, as an ARIA listbox whose options carry the patient's code."""
+    field = re.sub(r"[^A-Za-z0-9_-]", "", request.args.get("field", ""))[:40] or "patient"
+    key = re.sub(r"[^A-Za-z0-9_-]", "", request.args.get("key", ""))[:40]
+    q = (request.args.get("q") or (request.args.get(key) if key else "") or "").strip()[:40]
+    found = registry.search(q, limit=PICK_ROWS) if q else []
+    rows = [p for p in found if can(current_user, "patient.read", p)]  # a restricted patient is not offered
+    g.patient_data = True
+    if rows:  # names, ages and phone tails: a read of patient data, audited as a search is
+        audit.record("read", object_type="search", object_ref=str(len(rows)),
+                     detail={"q": q, "picker": field, "shown": [p.chart_no for p in rows]})
+    return render_template("patients/_pick.html", field=field, q=q, rows=rows, today=local_today())
+
+
 @bp.route("/patients/new", methods=["GET", "POST"])
 @allow("patient.create")
 def new():
@@ -112,6 +136,7 @@ def new():
             return see_other(url_for("patients.show", code=patient.code),
                              _("Registered %(name)s, chart number %(no)s.", name=patient.name, no=patient.chart_no))
     status = 422 if request.method == "POST" else 200
+    _show_referrer(form)
     return render("patients/new.html", form=form, family=family, candidates=candidates), status
 
 
@@ -142,7 +167,8 @@ def edit(code):
     patient = load_patient(code, "patient.update")
     form = PatientForm(obj=patient)
     if request.method == "GET":
-        form.referred_by.data = patient.referred_by.chart_no if patient.referred_by_id else ""
+        ref = patient.referred_by if patient.referred_by_id else None
+        form.referred_by.data = f"{ref.name} · {ref.chart_no}" if ref else ""  # as the picker shows a choice
     if form.validate_on_submit():
         try:
             changed = registry.update(patient, _data(form), current_user, local_today(),
@@ -153,6 +179,7 @@ def edit(code):
             message = _("Saved.") if changed else _("Nothing changed.")
             return see_other(url_for("patients.show", code=patient.code), message)
     status = 422 if request.method == "POST" else 200
+    _show_referrer(form)
     return render("patients/edit.html", form=form, patient=patient), status
 
 
@@ -186,20 +213,20 @@ def move_family(code):
     form = MoveFamilyForm()
     if not form.validate_on_submit():
         abort(400)
-    target_ref = (form.target.data or "").strip().upper()
+    target_ref = (form.target.data or "").strip().upper()[:12]
     new_name = (form.new_family_name.data or "").strip()
     try:
         if new_name:
             family = registry.create_family(new_name, None, current_user)
         elif target_ref:
             family = Family.get_or_none(Family.code == target_ref)
-            if family is None:
-                member = Patient.get_or_none(Patient.chart_no == target_ref)
-                family = member.family if member else None
-            if family is None:
-                raise ServiceError(_("No family found for %(ref)s.", ref=target_ref))
+            if family is None:  # else the picker's patient: their family
+                member = picked_patient(form.target.data, field="target")
+                family = member.family
+                if family is None:
+                    raise ServiceError(_("%(name)s belongs to no family yet.", name=member.name))
         else:
-            raise ServiceError(_("Enter a family code or a member's chart number, or a new family name."))
+            raise ServiceError(_("Choose a member of the family, or enter a family code or a new family name."))
         registry.move_to_family(patient, family, current_user)
     except ServiceError as err:
         return see_other(url_for("patients.show", code=code), err.message, "error")
@@ -214,7 +241,8 @@ def family(code):
     visible = [m for m in members if can(current_user, "patient.read", m)]
     audit.record("read", patient=family.guarantor_id, object_type="family", object_ref=family.code)
     return render("patients/family.html", family=family, members=visible, hidden=len(members) - len(visible),
-                  merge_form=MergeFamilyForm(), guarantor_form=GuarantorForm(), today=local_today())
+                  merge_form=MergeFamilyForm(), guarantor_form=GuarantorForm(), add_form=AddMemberForm(),
+                  today=local_today())
 
 
 @bp.route("/families/<code>/guarantor", methods=["POST"])
@@ -230,6 +258,27 @@ def set_guarantor(code):
     except ServiceError as err:
         return see_other(url_for("patients.family", code=code), err.message, "error")
     return see_other(url_for("patients.family", code=code), _("Family contact changed."))
+
+
+@bp.route("/families/<code>/members", methods=["POST"])
+@allow("family.manage")
+def add_member(code):
+    """Bring a registered patient (chosen with the picker) into this family."""
+    family = load_family(code, "family.manage")
+    form = AddMemberForm()
+    back = url_for("patients.family", code=code)
+    if not form.validate_on_submit():
+        return see_other(back, _("Choose the patient to bring into this family."), "error")
+    try:
+        patient = picked_patient(form.patient.data)
+        if not can(current_user, "patient.update", patient):
+            deny("record", patient=patient)
+        if patient.family_id == family.id:
+            raise ServiceError(_("%(name)s is already in this family.", name=patient.name))
+        registry.move_to_family(patient, family, current_user)
+    except ServiceError as err:
+        return see_other(back, err.message, "error")
+    return see_other(back, _("%(name)s moved into this family.", name=patient.name))
 
 
 @bp.route("/families/<code>/merge", methods=["POST"])

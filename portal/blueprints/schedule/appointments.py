@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.access import allow, can, deny
+from portal.blueprints.patients.picker import picked_patient, quietly
 from portal.blueprints.schedule import bp
 from portal.blueprints.schedule.common import (chair_choices, doctor_choices, get_chair, get_doctor,
                                                load_appointment)
@@ -20,20 +21,15 @@ from portal.web import apply_service_error, refuse, render, see_other
 
 
 def _find_patient(ref: str) -> Patient:
-    ref = (ref or "").strip().upper()
-    patient = Patient.get_or_none((Patient.chart_no == ref) | (Patient.code == ref))
-    if patient is None:
-        raise ServiceError(_("No patient has chart number %(no)s.", no=ref[:20]), field="patient")
-    if not can(current_user, "patient.read", patient):
-        deny("record", patient=patient)
-    return patient
+    """The patient picker's value: a code, or what was typed (chart number, exact name or phone)."""
+    return picked_patient(ref, field="patient")
 
 
 def _prefill(form):
     """Links from the free-slot search and the day grid carry doctor, chair, start and patient."""
     args = request.args
     if args.get("patient") and hasattr(form, "patient"):
-        form.patient.data = args["patient"][:20]
+        form.patient.data = args["patient"][:60]
     if args.get("doctor", "").isdigit():
         form.doctor.data = int(args["doctor"])
     if args.get("chair", "").isdigit():
@@ -91,7 +87,9 @@ def new():
         else:
             _schedule_plan_item(patient, appt)
             return see_other(url_for("schedule.show", code=appt.code), _("Booked."), trigger="scheduleChanged")
-    patient = Patient.get_or_none(Patient.chart_no == (form.patient.data or "").strip())
+    patient = quietly(form.patient.data)
+    if patient is not None:
+        form.patient.data = f"{patient.name} · {patient.chart_no}"  # as the picker shows a choice
     vip = bool(patient and vip_patient_ids([patient.id]))
     status = 422 if request.method == "POST" else 200
     return render("schedule/new.html", form=form, conflict=conflict, patient=patient, vip=vip), status

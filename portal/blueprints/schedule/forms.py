@@ -16,7 +16,7 @@ EXCEPTION_CHOICES = [("leave", _l("Leave")), ("extra", _l("Extra session")), ("h
 
 
 class AppointmentForm(BaseForm):
-    patient = StringField(_l("Patient (chart number)"), validators=[not_blank(_l("Choose the patient.")), Length(max=20)])
+    patient = StringField(_l("Patient"), validators=[not_blank(_l("Choose the patient.")), Length(max=60)])  # the patient picker
     doctor = SelectField(_l("Doctor"), coerce=int, validate_choice=False)
     chair = SelectField(_l("Chair"), coerce=int, validate_choice=False)
     day = DateField(_l("Date"), validators=[InputRequired(_l("Choose a date."))])
