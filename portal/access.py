@@ -38,6 +38,7 @@ MATRIX: dict[str, frozenset] = {
     "visit.read": frozenset({"doctor", "nurse", "manager"}),
     "visit.write": frozenset({"doctor"}),
     "visit.sign": frozenset({"doctor"}),
+    "visit.start": frozenset({"doctor"}),  # issue 13: from the appointment, by who records clinical data
     "protocol.tick": frozenset({"doctor", "nurse"}),
     "catalogue.read": ALL_STAFF,
     "catalogue.manage": frozenset({"manager"}),

@@ -18,6 +18,7 @@ from portal.services import points as ledger
 from portal.services import tiers
 from portal.services.clock import day_bounds_utc, to_local
 from portal.services.moved_on import locked, who_when
+from portal.labels import discount_key
 
 METHOD_LABELS = {"cash": _l("Cash"), "card": _l("Bank card"), "wechat": _l("WeChat Pay"), "alipay": _l("Alipay"),
                  "points": _l("Points")}
@@ -57,15 +58,14 @@ def discount_pct(patient: Patient, tier: str, department: str, on: date, config)
 
 
 def _add_procedure(bill: Bill, proc: Procedure, run: VisitProcedure | None, tier: str, actor, on: date, config):
-    name = f"{proc.name_zh} {proc.name_en}"[:110] + (f" #{run.tooth}" if run and run.tooth else "")
+    # Lines the system writes keep keys; portal.labels.bill_line_text shows them in the reader's words.
+    name = proc.code + (f" #{run.tooth}" if run and run.tooth else "")
     BillLine.create(code=new_code(), bill=bill, kind="procedure", description=name, department=proc.department,
                     procedure=proc, visit_procedure=run, amount_fen=proc.price_fen, created_by=actor)
     pct, why = discount_pct(bill.patient, tier, proc.department, on, config)
     cut = proc.price_fen * pct // 100
     if cut:
-        label = _l("Birthday discount %(p)s%%", p=pct) if why == "birthday" else _l(
-            "%(tier)s discount %(p)s%%", tier=tiers.TIER_LABELS[tier], p=pct)
-        BillLine.create(code=new_code(), bill=bill, kind="discount", description=str(label)[:120],
+        BillLine.create(code=new_code(), bill=bill, kind="discount", description=discount_key(why, tier, pct),
                         department=proc.department, procedure=proc, visit_procedure=run, amount_fen=-cut,
                         created_by=actor)
 
@@ -75,7 +75,7 @@ def _registration_line(bill: Bill, patient: Patient, actor, config) -> None:
     if fee <= 0 or Bill.select().where(Bill.patient == patient, Bill.id != bill.id).exists():
         return
     waived = BenefitUse.select().where(BenefitUse.beneficiary == patient, BenefitUse.registration_waived == True).exists()  # noqa: E712
-    BillLine.create(code=new_code(), bill=bill, kind="registration", description=str(_l("Registration fee")),
+    BillLine.create(code=new_code(), bill=bill, kind="registration", description="registration",
                     amount_fen=0 if waived else fee, created_by=actor,
                     reason=str(_l("Waived: a member's benefit was transferred to this patient")) if waived else "")
 
@@ -99,8 +99,9 @@ def is_new_patient(patient: Patient) -> bool:
                                       Payment.state == "done").exists()
 
 
-def open_bill(patient: Patient, actor, config, on: date, visit: Visit | None = None) -> Bill:
-    """A bill for the patient; from a visit, one line per procedure done on it, priced from the catalogue."""
+def open_bill(patient: Patient, actor, config, on: date, visit: Visit | None = None, done_only: bool = False) -> Bill:
+    """A bill for the patient; from a visit, one line per procedure done on it, priced from the catalogue
+    (`done_only`: only the completed ones; one still under way is added when it completes)."""
     if visit is not None:
         if visit.patient_id != patient.id:
             raise ServiceError(_l("That visit is another patient's."), field="visit")
@@ -117,6 +118,8 @@ def open_bill(patient: Patient, actor, config, on: date, visit: Visit | None = N
         if visit is not None:
             runs = (VisitProcedure.select(VisitProcedure, Procedure).join(Procedure)
                     .where(VisitProcedure.visit == visit).order_by(VisitProcedure.id))
+            if done_only:
+                runs = runs.where(VisitProcedure.status == "completed")
             for run in runs:
                 _add_procedure(bill, run.procedure, run, tier, actor, on, config)
         audit.record("create", patient=patient, object_type="bill", object_ref=bill.code,
@@ -412,7 +415,7 @@ def cover_with_benefit(bill: Bill, line: BillLine, kind: str, actor, config, on:
         if use is None:
             use = benefits.use(owner, kind, actor, on, beneficiary=bill.patient if member else None,
                                note=f"{bill.receipt_no} {line.description}"[:200], config=config, bill=bill)
-        BillLine.create(code=new_code(), bill=bill, kind="benefit", description=str(benefits.KIND_LABELS[kind])[:120],
+        BillLine.create(code=new_code(), bill=bill, kind="benefit", description=kind,
                         department=line.department, procedure=line.procedure_id, amount_fen=-max(0, net),
                         reason=f"{owner.chart_no} {tag}", created_by=actor)
         audit.record("update", patient=bill.patient, object_type="bill", object_ref=bill.code,
@@ -438,3 +441,79 @@ def to_bill_queue(limit: int = 50) -> list[Bill]:
     return list(Bill.select(Bill, Patient, due.alias("due_fen")).join(Patient, on=(Bill.patient == Patient.id))
                 .where(Bill.status == "open", due > 0)
                 .order_by(Bill.created_at, Bill.id).limit(limit))
+
+
+# Visit → bill (issue 13) -------------------------------------------------------------------------
+
+
+def bill_visit(visit: Visit, actor, config, on: date | None = None) -> Bill:
+    """The visit's draft bill, made once from its completed procedures when the visit is signed or
+    the patient leaves the chair, whichever comes first (the visit row is re-read and locked
+    first, and bill.visit_id is unique: of two desks and a doctor at once one bill is made). When
+    the bill exists already, procedures completed since are added as adjustment lines."""
+    from portal.services.clock import local_now
+    on = on or local_now(config["PORTAL_TZ"]).date()
+    with unit_of_work():
+        current = locked(Visit, visit.id)
+        if current is None:
+            raise ServiceError(_l("This visit no longer exists."))
+        bill = Bill.get_or_none(Bill.visit == current.id)
+        if bill is None:
+            return open_bill(current.patient, actor, config, on, visit=current, done_only=True)
+        late_procedures(bill, current, actor, config, on)
+    return Bill.get_by_id(bill.id)
+
+
+def after_visit_change(visit: Visit, actor, config, on: date | None = None) -> list[BillLine]:
+    """A procedure was added to or completed on the visit: if the visit has its bill already, the
+    procedure shows on it as an adjustment line; before that, nothing (the bill is made later)."""
+    from portal.services.clock import local_now
+    if not Bill.select().where(Bill.visit == visit.id).exists():
+        return []
+    on = on or local_now(config["PORTAL_TZ"]).date()
+    with unit_of_work():
+        current = locked(Visit, visit.id)
+        bill = Bill.get_or_none(Bill.visit == current.id)
+        return late_procedures(bill, current, actor, config, on) if bill else []
+
+
+def late_procedures(bill: Bill, visit: Visit, actor, config, on: date) -> list[BillLine]:
+    """Completed procedures of the visit not yet on its bill, each added as a new adjustment line
+    saying what, who and why (existing lines are never changed). A settled bill opens again for
+    the balance. Runs inside the caller's unit of work, the visit locked."""
+    billed = BillLine.select(BillLine.visit_procedure).where(BillLine.bill == bill.id,
+                                                             BillLine.visit_procedure.is_null(False))
+    runs = list(VisitProcedure.select(VisitProcedure, Procedure).join(Procedure)
+                .where(VisitProcedure.visit == visit.id, VisitProcedure.status == "completed",
+                       VisitProcedure.id.not_in(billed)).order_by(VisitProcedure.id))
+    if not runs:
+        return []
+    fresh = locked(Bill, bill.id)
+    if fresh.status == "void":
+        return []
+    m = Membership.get_or_none(Membership.patient == fresh.patient_id)
+    tier = m.tier if m else ""
+    made = []
+    for run in runs:
+        proc = run.procedure
+        pct, _why = discount_pct(fresh.patient, tier, proc.department, on, config)
+        net = proc.price_fen - proc.price_fen * pct // 100
+        name = proc.code + (f" #{run.tooth}" if run.tooth else "")  # shown by portal.labels.bill_line_text
+        why = _l("Done on visit %(visit)s after its bill was made", visit=visit.code)
+        if pct:
+            why = _l("Done on visit %(visit)s after its bill was made; member discount %(p)s%%", visit=visit.code, p=pct)
+        line = BillLine.create(code=new_code(), bill=fresh, kind="adjustment", description=name,
+                               department=proc.department, procedure=proc, visit_procedure=run, amount_fen=net,
+                               reason=str(why)[:200], created_by=actor, state="approved")
+        audit.record("update", patient=fresh.patient_id, object_type="bill_line", object_ref=line.code,
+                     detail={"late_procedure": run.code, "amount_fen": net}, actor=actor)
+        made.append(line)
+    if fresh.status == "paid" and totals(fresh).due > 0:
+        Bill.update(status="open").where(Bill.id == fresh.id, Bill.status == "paid").execute()
+    return made
+
+
+def on_appointment_completed(appt, actor, config) -> Bill | None:
+    """The patient left the chair: the appointment's visit (if one was started) gets its bill."""
+    visit = Visit.get_or_none(Visit.appointment == appt.id)
+    return bill_visit(visit, actor, config) if visit is not None else None

@@ -293,6 +293,7 @@ def change_status(appt: Appointment, to_status: str, actor: Staff, config, reaso
             outbox.cancel_pending(current, "visit started", reminders_only=True)
         if to_status == "completed":
             from portal.services import followups; followups.on_visit_completed(current, actor, config)  # noqa: E702
+            from portal.services import billing; billing.on_appointment_completed(current, actor, config)  # noqa: E702
     for name, value in fields.items():  # the caller's object shows the change it made
         setattr(appt, name, value)
     outbox.dispatch(queued)

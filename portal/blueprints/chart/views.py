@@ -39,8 +39,15 @@ def _on() -> date:
 
 
 def _draft_visits(patient):
-    return list(Visit.select().where(Visit.patient == patient, Visit.status == "draft")
-                .order_by(Visit.visit_date.desc(), Visit.id.desc()).limit(5))
+    """Today's open visits (the default for recording); drafts of earlier days are listed after
+    "No visit", so they are only ever chosen on purpose (issue 13)."""
+    from portal.services.chart_visits import todays_drafts
+    return todays_drafts(patient, local_today())
+
+
+def _earlier_drafts(patient):
+    from portal.services.chart_visits import earlier_drafts
+    return earlier_drafts(patient, local_today())
 
 
 def _panel(patient, tooth, on):
@@ -49,7 +56,8 @@ def _panel(patient, tooth, on):
     return {"tooth": tooth, "current": charts.standing_entries(charts.current_entries(patient, on, tooth)), "history": history[:HISTORY_SHOWN],
             "more": len(history) > HISTORY_SHOWN, "corrected": charts.corrected_ids(history),
             "entry_form": EntryForm(), "withdraw_form": WithdrawForm(), "is_today": on == local_today(),
-            "drafts": _draft_visits(patient) if can(current_user, "chart.write") else []}
+            "drafts": _draft_visits(patient) if can(current_user, "chart.write") else [],
+            "earlier_drafts": _earlier_drafts(patient) if can(current_user, "chart.write") else []}
 
 
 @bp.route("/patients/<code>/chart")

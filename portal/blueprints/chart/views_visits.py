@@ -1,5 +1,5 @@
 """Visits: open, write, sign, amend; chair-side protocols ticked on the tablet."""
-from flask import abort, request, url_for
+from flask import abort, current_app, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -7,8 +7,9 @@ from portal.access import allow
 from portal.blueprints.chart.forms import AddendumForm, NewVisitForm, StartProcedureForm, TickForm, VisitForm
 from portal.blueprints.chart.loaders import load_patient, load_run, load_visit
 from portal.blueprints.chart.views import bp
+from portal.labels import localized
 from portal.models import Appointment, Procedure, VisitAddendum
-from portal.services import ServiceError
+from portal.services import ServiceError, billing
 from portal.services import catalogue as cat
 from portal.services import chart_visits as visits
 from portal.web import apply_service_error, local_today, refuse, render, see_other
@@ -18,8 +19,35 @@ from portal.web import apply_service_error, local_today, refuse, render, see_oth
 @allow("visit.read")
 def visit_list(code, form=None, status=200):
     patient = load_patient(code, "visits")
-    return render("chart/visits.html", patient=patient, visits=visits.visits_of(patient),
-                  form=form or NewVisitForm()), status
+    today = local_today()
+    mine = visits.unsigned_drafts(current_user, before=today) if current_user.role == "doctor" else []
+    return render("chart/visits.html", patient=patient, visits=visits.visits_of(patient), today=today,
+                  my_drafts=mine, form=form or NewVisitForm()), status
+
+
+@bp.route("/appointments/<code>/visit", methods=["POST"])
+@allow("visit.start")
+def start_visit(code):
+    """The doctor's "Start visit" on an appointment: its visit, made once, then always the same one."""
+    from portal.blueprints.schedule.common import load_appointment
+    appt = load_appointment(code, "visit.start")
+    try:
+        visit, created = visits.start_from_appointment(appt, current_user, current_app.config)
+    except ServiceError as err:
+        return refuse(err, back=url_for("schedule.show", code=code))
+    return see_other(url_for("chart.visit", code=visit.code), _("Visit started.") if created else None,
+                     trigger="scheduleChanged" if created else None)
+
+
+@bp.app_template_global()
+def appointment_visits(appointments) -> dict:
+    """{appointment id: visit} for the appointments a page lists, in one query (macros/visits.html)."""
+    return visits.visits_by_appointment(appointments)
+
+
+@bp.app_template_global()
+def visit_startable(appt) -> bool:
+    return visits.may_start(appt, local_today(), current_app.config["PORTAL_TZ"])
 
 
 @bp.route("/patients/<code>/visits", methods=["POST"])
@@ -46,7 +74,7 @@ def _visit_page(visit, form=None, start_form=None, status=200, tick_message=None
     visit = Visit.get_by_id(visit.id)  # the current state, whatever the request did or was refused
     runs = cat.runs_of(visit)
     start_form = start_form or StartProcedureForm()
-    start_form.procedure.choices = [(p.code, f"{p.name_zh} · {p.name_en}") for p in cat.catalogue(active_only=True)]
+    start_form.procedure.choices = [(p.code, localized(p)) for p in cat.catalogue(active_only=True)]
     addenda = list(VisitAddendum.select().where(VisitAddendum.visit == visit).order_by(VisitAddendum.id))
     return render("chart/visit.html", visit=visit, patient=visit.patient, form=form or VisitForm(obj=visit),
                   runs=runs, completion=cat.completion, start_form=start_form, addenda=addenda,
@@ -80,7 +108,7 @@ def visit_notes(code):
 def visit_sign(code):
     visit = load_visit(code)
     try:
-        visits.sign(visit, current_user)
+        visits.sign(visit, current_user, current_app.config)
     except ServiceError as err:
         return refuse(err, back=url_for("chart.visit", code=code))
     return see_other(url_for("chart.visit", code=code), _("Signed. The notes are now locked."))
@@ -111,6 +139,7 @@ def start_procedure(code):
     procedure = Procedure.get_or_none(Procedure.code == form.procedure.data) or abort(404)
     try:
         cat.start(visit, procedure, current_user, tooth=form.tooth.data or None, alerts_seen=form.alerts_seen.data)
+        billing.after_visit_change(visit, current_user, current_app.config)  # billed already: an adjustment line
     except ServiceError as err:
         return see_other(url_for("chart.visit", code=code), err.message, "error")
     return see_other(url_for("chart.visit", code=code) + "#protocols", _("Protocol started."))
@@ -127,6 +156,7 @@ def tick(code, position):
         if not form.validate_on_submit():
             raise ServiceError(_("The form expired. Please submit it again."))
         cat.tick(run, position, current_user, skip_reason=form.reason.data or "" if skipping else None)
+        billing.after_visit_change(run.visit, current_user, current_app.config)  # completed after billing
     except ServiceError as err:
         from portal.services import Conflict
         from portal.web import htmx

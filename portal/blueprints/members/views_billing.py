@@ -188,3 +188,14 @@ def takings():
     audit.record("read", object_type="takings", object_ref=day.isoformat())
     return render("members/takings.html", day=day, summary=svc.daily_takings(day, tz), rows=svc.day_payments(day, tz),
                   method_labels=svc.METHOD_LABELS)
+
+
+@bp.route("/bills/to-bill")
+@allow("billing.take")
+def to_bill():
+    """待收费: bills with a balance still due, oldest first (visits signed or patients out of the chair)."""
+    from flask import g
+    g.patient_data = True
+    bills = svc.to_bill_queue(limit=100)
+    audit.record("read", object_type="to_bill", object_ref=str(len(bills)))
+    return render("members/bill_queue.html", bills=bills)
