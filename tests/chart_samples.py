@@ -49,4 +49,22 @@ def chart_samples(app, staff, patient):
     image = images.store(patient, "x.png", tiny_png(), "intraoral", doctor, image_root(app))
     codes = [("/visits", visit.code), ("/protocols", run.code), ("/catalogue", proc.code),
              ("/plan-items", item.code), ("/images", image.code)]
+    arrived_today(app, staff, patient)  # the check-in board and the doctor's day offer "Start visit"
     return codes, {"tooth": "36", "entry": entry.code, "position": "1"}
+
+
+def arrived_today(app, staff, patient):
+    """An appointment of the clinic's today, the patient arrived, no visit yet (issue 13), half an
+    hour before or after now, whichever stays on today (the walk's other appointment starts now)."""
+    from datetime import timedelta
+    from portal.models import Appointment, Chair, new_code, utcnow
+    from portal.services.clock import to_local
+    tz = app.config["PORTAL_TZ"]
+    now = utcnow().replace(microsecond=0)
+    start = now - timedelta(minutes=60)
+    if to_local(start, tz).date() != clinic_today():
+        start = now + timedelta(minutes=30)
+    chair = Chair.create(code=new_code(6), name="2号椅")
+    return Appointment.create(code=new_code(), patient=patient, doctor=staff["doctor"], chair=chair, start_at=start,
+                              end_at=start + timedelta(minutes=30), visit_type="revisit", status="arrived",
+                              arrived_at=now)
