@@ -1,6 +1,7 @@
 """A bill's receipt (issue 13): the page (browser print with print.css) and the PDF, in Chinese
 and English, with the clinic, the receipt number, lines by tooth and quantity, discounts, benefits,
 payments by method and the balance; who may print it, and every print audited."""
+import re
 import shutil
 import subprocess
 
@@ -157,3 +158,18 @@ def test_receipt_statements_do_not_grow_with_the_bill(app, staff, as_role, make_
     big = _bill(app, staff, make_patient(name="大账单"), teeth=(16, 26, 36, 46, 55, 65))
     assert statements_of(client, f"/members/bills/{big.code}/receipt") == \
         statements_of(client, f"/members/bills/{small.code}/receipt")
+
+
+@needs_poppler
+def test_receipt_pdf_is_one_a4_page_that_renders_to_an_image(app, staff, as_role, make_patient, tmp_path):
+    """pdftoppm draws it (the PNG is what a person looks at: tests keep it under tmp_path)."""
+    bill = _bill(app, staff, make_patient(name="看一看"))
+    path = tmp_path / "receipt.pdf"
+    path.write_bytes(as_role("frontdesk").get(f"/members/bills/{bill.code}/receipt.pdf?lang=zh_CN").data)
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"^Pages:\s+1$", info, re.M) and "595.276 x 841.89" in info  # one A4 page
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    assert any("CJK" in line and " yes yes " in line for line in fonts.splitlines()), fonts
+    subprocess.run(["pdftoppm", "-png", "-r", "50", "-singlefile", str(path), str(tmp_path / "receipt")], check=True)
+    png = (tmp_path / "receipt.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
