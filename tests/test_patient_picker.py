@@ -244,8 +244,11 @@ def test_family_page_refuses_nobody_and_a_role_without_family_rights(as_role, pe
     family = registry.create_family("周家", people["zw"], staff["frontdesk"])
     desk = as_role("frontdesk")
     resp = desk.post(f"/families/{family.code}/members", data={"patient": "nobody"})
-    assert resp.status_code == 303 and Patient.get_by_id(people["li"].id).family_id is None
-    assert "No patient matches" in desk.get(f"/families/{family.code}").get_data(as_text=True)
+    assert resp.status_code == 422 and Patient.get_by_id(people["li"].id).family_id is None
+    assert "No patient matches “nobody”" in resp.get_data(as_text=True)
+    assert desk.post(f"/families/{family.code}/members", data={"patient": ""}).status_code == 422
+    resp = desk.post(f"/families/{family.code}/members", data={"patient": people["zw"].code})
+    assert resp.status_code == 422 and "周伟 is already in this family." in resp.get_data(as_text=True)
     assert as_role("nurse").post(f"/families/{family.code}/members",
                                  data={"patient": people["li"].code}).status_code == 403
     assert Family.get_by_id(family.id).guarantor_id == people["zw"].id

@@ -168,7 +168,7 @@ def tagged(tag_id: int, page: int = 1, size: int = 20) -> tuple[list[Patient], i
 
 def search(q: str, limit: int = 20, tag_id: int | None = None) -> list[Patient]:
     """Name, pinyin initials (zxm), full pinyin, phone suffix, chart number (among the patients
-    carrying `tag_id`, if given)."""
+    carrying `tag_id`, if given). Letters list by pinyin (张小明 before 张晓梅), other keys by name."""
     q = (q or "").strip()
     if not q:
         return []
@@ -190,8 +190,13 @@ def search(q: str, limit: int = 20, tag_id: int | None = None) -> list[Patient]:
         if len(compact) < 2:  # one letter matches a tenth of all patients: wait for the second
             return []
         key = compact.lower()
-        cond = _prefix(Patient.name_initials, key) | _prefix(Patient.name_pinyin, key)
-        return list(other.where(cond).limit(limit))
+        # Two index range scans, each stopping after `limit` rows in its own index's order, merged
+        # and shown by pinyin. One query with OR would have to gather and sort every match: a broad
+        # prefix such as wang or li matches a tenth of the registry (100k patients: 80 ms, not 2).
+        by_pinyin = base.where(_prefix(Patient.name_pinyin, key)).order_by(Patient.name_pinyin, Patient.id)
+        by_initials = base.where(_prefix(Patient.name_initials, key)).order_by(Patient.name_initials, Patient.id)
+        found = {p.id: p for query in (by_pinyin, by_initials) for p in query.limit(limit)}
+        return sorted(found.values(), key=lambda p: (p.name_pinyin, p.name, p.id))[:limit]
     clean_q = re.sub(r"[^\u3400-\u9fff\u00b7A-Za-z]", "", q)
     if not clean_q:
         return []
@@ -254,19 +259,26 @@ def create_family(name: str, guarantor: Patient | None, actor: Staff) -> Family:
     return family
 
 
-def move_to_family(patient: Patient, family: Family | None, actor: Staff) -> None:
-    old = patient.family
-    if old is not None and family is not None and old.id == family.id:
-        return
+def move_to_family(patient: Patient, family: Family | None, actor: Staff) -> bool:
+    """Move the patient into `family` (None: out of any). Decided on the patient's row as it is
+    inside the unit of work (locked on PostgreSQL): of desks moving them at once, one moves them
+    and records it; the others find them there already. False when nothing changed."""
+    from portal.services.moved_on import locked
+    target = family.id if family is not None else None
     with unit_of_work():
+        row = locked(Patient, patient.id)
+        if row is None or row.family_id == target:
+            patient.family = row.family if row is not None else patient.family
+            return False
+        old = Family.get_or_none(Family.id == row.family_id) if row.family_id else None
+        Patient.update(family=target).where(Patient.id == patient.id).execute()
         patient.family = family
-        patient.save()
         if old is not None and old.guarantor_id == patient.id:
-            old.guarantor = None  # the contact left; the family must choose a new one
-            old.save()
+            Family.update(guarantor=None).where(Family.id == old.id).execute()  # the contact left; the family must choose a new one
         audit.record("update", patient=patient, object_type="family",
                      object_ref=family.code if family else None,
                      detail={"from": old.code if old else None, "to": family.code if family else None})
+    return True
 
 
 def set_guarantor(family: Family, patient: Patient) -> None:

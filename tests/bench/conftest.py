@@ -34,6 +34,7 @@ BUDGETS = (
     ("day view drawn after a change: p95 / floor", 3.0, "×"),
     ("week view: p95 / floor", 3.0, "×"),
     ("search broad prefixes at 100k: p95 / floor (worst)", 3.0, "×"),
+    ("type-ahead pick, broad prefixes at 100k: p95 / floor (worst)", 3.0, "×"),
     ("follow-up worklist: p95 / floor", 3.0, "×"),
     ("fragment after a status change / full page bytes", 0.10, ""),
     ("RSS after 200 PDFs (web + worker)", 600.0, "MiB"),

@@ -11,11 +11,11 @@ from portal.blueprints.patients.forms import (AddMemberForm, ConsentForm, Guaran
                                               MoveFamilyForm, PatientForm, RegisterForm, TagsForm)
 from portal.blueprints.patients.picker import picked_patient, quietly
 from portal.models import Family, OutboxMessage, Patient, Tag
-from portal.services import ServiceError
+from portal.services import Conflict, ServiceError
 from portal.services import patients as registry
 from portal.services.identity import age_on, life_stage
 from portal.services.schedule_board import patient_appointments
-from portal.web import apply_service_error, local_today, render, see_other
+from portal.web import apply_service_error, local_today, refuse, render, see_other
 
 bp = Blueprint("patients", __name__)
 
@@ -267,17 +267,18 @@ def add_member(code):
     family = load_family(code, "family.manage")
     form = AddMemberForm()
     back = url_for("patients.family", code=code)
-    if not form.validate_on_submit():
-        return see_other(back, _("Choose the patient to bring into this family."), "error")
     try:
+        if not form.validate_on_submit():
+            raise ServiceError(_("Choose the patient to bring into this family."))
         patient = picked_patient(form.patient.data)
         if not can(current_user, "patient.update", patient):
             deny("record", patient=patient)
         if patient.family_id == family.id:
             raise ServiceError(_("%(name)s is already in this family.", name=patient.name))
-        registry.move_to_family(patient, family, current_user)
-    except ServiceError as err:
-        return see_other(back, err.message, "error")
+        if not registry.move_to_family(patient, family, current_user):  # another desk just did
+            raise Conflict(_("%(name)s is already in this family.", name=patient.name))
+    except ServiceError as err:  # 409 when another desk got there first, else 422
+        return refuse(err, back)
     return see_other(back, _("%(name)s moved into this family.", name=patient.name))
 
 
