@@ -256,13 +256,13 @@ def _rows_of(windows, first, slot, rows) -> set[int]:
     return result
 
 
-def checkin_board(day: date, config) -> list[dict]:
+def checkin_board(day: date, config, **filters) -> list[dict]:
     """Today's visits in order, with how long each arrived patient has waited."""
     tz = config["PORTAL_TZ"]
     start_utc, end_utc = day_bounds_utc(day, tz)
     now = datetime.utcnow()
     board = []
-    for a in appointments_between(start_utc, end_utc):
+    for a in appointments_between(start_utc, end_utc, **filters):
         if a.status in ("rescheduled",):
             continue
         waited = None
@@ -270,6 +270,11 @@ def checkin_board(day: date, config) -> list[dict]:
             waited = int((now - a.arrived_at).total_seconds() // 60)
         board.append({"appt": a, "start": to_local(a.start_at, tz), "end": to_local(a.end_at, tz), "waited": waited})
     return board
+
+
+def checkin_item(appointment_id: int, day: date, config) -> list[dict]:
+    """One row of the board, as the board draws it (for a row swapped after its action)."""
+    return checkin_board(day, config, id=appointment_id)
 
 
 def doctor_day(doctor: Staff, day: date, config) -> list[dict]:
@@ -286,3 +291,17 @@ def patient_appointments(patient: Patient, config, limit: int = 50) -> list[dict
          .join(Chair, on=(Appointment.chair == Chair.id))
          .where(Appointment.patient == patient).order_by(Appointment.start_at.desc()).limit(limit))
     return [{"appt": a, "start": to_local(a.start_at, tz), "end": to_local(a.end_at, tz)} for a in q]
+
+
+def next_free_start(doctor: Staff, minutes: int, now_local: datetime, config, chair: Chair | None = None):
+    """Where a booking with no time asked for starts: the doctor's next free slot from now (on the
+    slot grid of the shift, with a free chair), else the next slot boundary from now.
+    Returns (start, chair id or None)."""
+    from portal.services.schedule import free_slots
+    slots = free_slots(doctor, minutes, now_local, config, chair=chair, limit=1) if doctor else []
+    if slots:
+        return slots[0].start, slots[0].chair_id
+    step = config["SLOT_MINUTES"]
+    base = now_local.replace(second=0, microsecond=0)
+    late = (base.hour * 60 + base.minute) % step
+    return (base + timedelta(minutes=step - late) if late or now_local > base else base), None

@@ -16,6 +16,7 @@ from portal.services import Conflict as MovedOn
 from portal.services import ServiceError
 from portal.services import schedule as booking
 from portal.services.clock import local_now, to_local
+from portal.services.alerts import alerts_for
 from portal.services.schedule_board import vip_patient_ids
 from portal.web import apply_service_error, refuse, render, see_other
 
@@ -62,6 +63,22 @@ def _schedule_plan_item(patient, appt) -> None:
             flash(err.message, "error")
 
 
+def _next_free_start(form) -> None:
+    """No time asked for: the chosen (or first) doctor's next free slot from now, never a past time."""
+    from portal.models import Chair, Staff
+    from portal.services.schedule_board import next_free_start
+    config = current_app.config
+    doctor_id = form.doctor.data or (form.doctor.choices[0][0] if form.doctor.choices else None)
+    doctor = Staff.get_or_none(Staff.id == doctor_id, Staff.role == "doctor", Staff.active == True) if doctor_id else None  # noqa: E712
+    chair = Chair.get_or_none(Chair.id == form.chair.data, Chair.active == True) if form.chair.data else None  # noqa: E712
+    start, chair_id = next_free_start(doctor, form.minutes.data, local_now(config["PORTAL_TZ"]), config, chair=chair)
+    form.day.data, form.time.data = start.date(), start.time()
+    if doctor is not None:
+        form.doctor.data = doctor.id
+    if chair_id and not form.chair.data:
+        form.chair.data = chair_id
+
+
 @bp.route("/appointments/new", methods=["GET", "POST"])
 @allow("appointment.book")
 def new():
@@ -70,6 +87,8 @@ def new():
     if request.method == "GET":
         _prefill(form)
         form.minutes.data = form.minutes.data or current_app.config["VISIT_MINUTES"][form.visit_type.data]
+        if not request.args.get("start"):
+            _next_free_start(form)
     conflict = None
     if form.validate_on_submit():
         try:
@@ -101,9 +120,10 @@ def show(code):
     appt = load_appointment(code, "schedule.view")
     tz = current_app.config["PORTAL_TZ"]
     events = list(appt.events.order_by(appt.events.model.at))
+    alerts = alerts_for([appt.patient_id], medical=can(current_user, "patient.medical.view")).get(appt.patient_id, [])
     return render("schedule/show.html", appt=appt, start=to_local(appt.start_at, tz), end=to_local(appt.end_at, tz),
                   events=events, status_form=StatusForm(), confirm_form=ConfirmForm(),
-                  vip=bool(vip_patient_ids([appt.patient_id])))
+                  vip=any(a.kind == "vip" for a in alerts), alerts=alerts)
 
 
 @bp.route("/appointments/<code>/status", methods=["POST"])

@@ -1,20 +1,24 @@
 """Day grid, week grid, a doctor's own day, free-slot search, check-in board."""
 from datetime import datetime, time, timedelta
 
-from flask import current_app, render_template, request
+from flask import abort, current_app, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import get_locale
 from flask_login import current_user
+from jinja2_fragments.flask import render_block
 from markupsafe import Markup
 
 from portal import audit
-from portal.access import allow, can
+from portal.access import allow, can, deny
 from portal.blueprints.schedule import bp
-from portal.blueprints.schedule.common import doctor_choices, get_doctor, requested_day
-from portal.blueprints.schedule.forms import FreeSlotForm
-from portal.services import schedule_board, schedule_cache
-from portal.services.clock import local_now
+from portal.blueprints.schedule.common import doctor_choices, get_doctor, load_appointment, requested_day
+from portal.blueprints.schedule.forms import FreeSlotForm, StatusForm
+from portal.services import ServiceError, schedule_board, schedule_cache
+from portal.services import schedule as booking
+from portal.services.alerts import alerts_for
+from portal.services.clock import local_now, to_local
 from portal.services.schedule import free_slots
-from portal.web import local_today, render
+from portal.web import htmx, local_today, refuse, render, see_other, wants_fragment
 
 
 @bp.route("/schedule")
@@ -77,8 +81,9 @@ def _draw_week(monday, by, doctor_id, viewer) -> Markup:
 def mine():
     day = requested_day()
     items = schedule_board.doctor_day(current_user, day, current_app.config)
+    alerts = alerts_for({item["appt"].patient_id for item in items}, medical=can(current_user, "patient.medical.view"))
     audit.record("read", object_type="schedule", object_ref=f"{current_user.username}:{day.isoformat()}")
-    return render("schedule/mine.html", day=day, items=items, prev_day=day - timedelta(days=1),
+    return render("schedule/mine.html", day=day, items=items, alerts=alerts, prev_day=day - timedelta(days=1),
                   next_day=day + timedelta(days=1))
 
 
@@ -109,5 +114,43 @@ def checkin():
     day = requested_day()
     board = schedule_board.checkin_board(day, current_app.config)
     audit.record("read", object_type="checkin", object_ref=day.isoformat())
-    # Arrival, seating and completion happen on the day: other days' rows are shown without them.
-    return render("schedule/checkin.html", day=day, board=board, is_today=day == local_today())
+    return _board(day, board)
+
+
+def _board(day, board, block: str | None = None):
+    """The board (or, for one row's action, the board's block with that row alone)."""
+    tz = current_app.config["PORTAL_TZ"]
+    alerts = alerts_for({item["appt"].patient_id for item in board},
+                        medical=can(current_user, "patient.medical.view"))
+    # Arrival, seating, completion and no-show happen on the day: other days' rows are shown without them.
+    context = dict(day=day, board=board, is_today=day == local_today(), alerts=alerts, now=local_now(tz))
+    if block:
+        return render_block("schedule/checkin.html", block, **context)
+    return render("schedule/checkin.html", **context)
+
+
+@bp.route("/checkin/<code>/status", methods=["POST"])
+@allow("appointment.checkin")
+def checkin_status(code):
+    """A row's action on the check-in board (arrived, seated, completed, no-show, cancelled).
+    htmx gets the row as it is now, swapped in place; a plain browser goes back to the board."""
+    appt = load_appointment(code, "appointment.checkin")
+    form = StatusForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if form.to.data in ("cancelled", "no_show") and not can(current_user, "appointment.book"):
+        deny("role")
+    config = current_app.config
+    day = to_local(appt.start_at, config["PORTAL_TZ"]).date()
+    back = url_for("schedule.checkin", date=day.isoformat())
+    try:
+        booking.change_status(appt, form.to.data, current_user, config, form.reason.data or "",
+                              seen=request.form.get("seen") or None)
+    except ServiceError as err:  # 409 when another desk or a second click got there first, else 422
+        resp = refuse(err, back=back)
+        if htmx:
+            resp.headers["HX-Reselect"] = ".flash"  # the row's hx-select must not filter the reason away
+        return resp
+    if wants_fragment():
+        return _board(day, schedule_board.checkin_item(appt.id, day, config), block="board")
+    return see_other(back, _("Status saved."), trigger="scheduleChanged")
