@@ -85,7 +85,7 @@ def layout(view) -> list[dict]:
             surfaces = [{"points": polys[side], "letter": sides[side], "fill": _fill(tv.surface_fill(sides[side])),
                          "title": SURFACE_LABELS[sides[side]]} for side in ("top", "bottom", "left", "right")]
             centre = {"x": bx + k, "y": by + k, "size": size - 2 * k, "letter": sides["centre"],
-                      "fill": _fill(tv.surface_fill(sides["centre"]))}
+                      "fill": _fill(tv.surface_fill(sides["centre"])), "title": SURFACE_LABELS[sides["centre"]]}
             # Roots point away from the bite: up for the upper arch, down for the lower.
             sign = -1 if row == 0 else 1
             root_base = by if row == 0 else by + size
@@ -114,3 +114,21 @@ def layout(view) -> list[dict]:
                 "has_entries": bool(tv.entries),
             })
     return teeth
+
+
+PICKER = 150  # the tooth panel's drawing: 150 px, every surface region at least 48 px deep
+_PICKER_POLYS = {
+    "top": ((0, 0), (150, 0), (102, 48), (48, 48)), "bottom": ((0, 150), (150, 150), (102, 102), (48, 102)),
+    "left": ((0, 0), (48, 48), (48, 102), (0, 150)), "right": ((150, 0), (102, 48), (102, 102), (150, 150)),
+    "centre": ((48, 48), (102, 48), (102, 102), (48, 102)),
+}
+_PICKER_LETTER_AT = {"top": (75, 30), "bottom": (75, 132), "left": (24, 81), "right": (126, 81), "centre": (75, 81)}
+
+
+def picker_regions(tooth: int) -> list[dict]:
+    """The five surfaces of one tooth drawn large in its panel, as on the chart (same sides), so a
+    finger picks M, O/I, D, B or L for the entry form."""
+    sides = surface_sides(tooth)
+    return [{"letter": sides[side], "points": _pts(*_PICKER_POLYS[side]), "title": SURFACE_LABELS[sides[side]],
+             "x": _PICKER_LETTER_AT[side][0], "y": _PICKER_LETTER_AT[side][1]}
+            for side in ("top", "left", "centre", "right", "bottom")]

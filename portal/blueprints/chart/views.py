@@ -1,7 +1,7 @@
 """The tooth chart: the odontogram on any date, a tooth's panel, recording and correcting findings."""
 from datetime import date
 
-from flask import Blueprint, abort, request, url_for
+from flask import Blueprint, abort, make_response, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,7 +13,7 @@ from portal.models import ChartEntry, Visit
 from portal.services import ServiceError
 from portal.services import chart as charts
 from portal.services.chart_teeth import ALL_TEETH, KINDS, valid_tooth
-from portal.web import local_today, render, see_other
+from portal.web import htmx, local_today, render, see_other
 
 bp = Blueprint("chart", __name__)
 HISTORY_SHOWN = 40
@@ -27,7 +27,7 @@ def _template_globals(state):
         chart_tooth_name=svg.tooth_name, chart_status_marks=STATUS_MARKS, chart_status_labels=STATUS_LABELS,
         chart_dentition_labels=DENTITION_LABELS, chart_colours=svg.STATUS_COLOURS, chart_surface_kinds=svg.SURFACE_KINDS,
         chart_endpoints=lambda: state.app.view_functions, chart_svg_width=svg.WIDTH, chart_svg_height=svg.HEIGHT, chart_today=local_today,
-        chart_surfaces=lambda t: ["M", "I" if is_anterior(t) else "O", "D", "B", "L"])
+        chart_surfaces=lambda t: ["M", "I" if is_anterior(t) else "O", "D", "B", "L"], chart_picker_regions=svg.picker_regions)
 
 
 def _on() -> date:
@@ -50,12 +50,17 @@ def _earlier_drafts(patient):
     return earlier_drafts(patient, local_today())
 
 
-def _panel(patient, tooth, on):
+def _picked() -> list[str]:
+    """Surfaces a tap on the chart picked for the entry form (?surface=M&surface=O)."""
+    return [s for s in request.args.getlist("surface") if s in ("M", "O", "I", "D", "B", "L")]
+
+
+def _panel(patient, tooth, on, picked=()):
     """A tooth's findings on `on` and its latest history: bounded queries, whatever the history length."""
     history = charts.latest_of_tooth(patient, tooth, HISTORY_SHOWN + 1)
     return {"tooth": tooth, "current": charts.standing_entries(charts.current_entries(patient, on, tooth)), "history": history[:HISTORY_SHOWN],
             "more": len(history) > HISTORY_SHOWN, "corrected": charts.corrected_ids(history),
-            "entry_form": EntryForm(), "withdraw_form": WithdrawForm(), "is_today": on == local_today(),
+            "entry_form": EntryForm(), "withdraw_form": WithdrawForm(), "is_today": on == local_today(), "picked": list(picked),
             "drafts": _draft_visits(patient) if can(current_user, "chart.write") else [],
             "earlier_drafts": _earlier_drafts(patient) if can(current_user, "chart.write") else []}
 
@@ -67,7 +72,7 @@ def show(code):
     on = _on()
     view = charts.build(patient, on)
     tooth = request.args.get("tooth", type=int)
-    panel = _panel(patient, tooth, on) if tooth in ALL_TEETH else None
+    panel = _panel(patient, tooth, on, _picked()) if tooth in ALL_TEETH else None
     return render("chart/chart.html", patient=patient, view=view, on=on, today=local_today(), panel=panel,
                   kinds=KINDS, layout=svg.layout(view))
 
@@ -81,7 +86,7 @@ def tooth_panel(code, tooth):
     except ServiceError as err:
         return render("chart/error.html", message=err.message), 400
     on = _on()
-    return render("chart/tooth.html", patient=patient, on=on, kinds=KINDS, panel=_panel(patient, tooth, on))
+    return render("chart/tooth.html", patient=patient, on=on, kinds=KINDS, panel=_panel(patient, tooth, on, _picked()))
 
 
 def _entry_data(form, tooth):
@@ -92,6 +97,17 @@ def _entry_data(form, tooth):
 
 
 def _back(patient, tooth, message, category="success"):
+    """A plain browser goes back to the chart with the tooth open. htmx (the tooth panel's forms)
+    gets the panel again with the message, and the chart's tooth redrawn in place (out of band):
+    no reload, no jump in the page."""
+    if htmx and tooth in ALL_TEETH:
+        on = local_today()
+        drawn = next((t for t in svg.layout(charts.build(patient, on)) if t["tooth"] == tooth), None)
+        message_key = "panel_error" if category == "error" else "panel_message"
+        resp = make_response(render("chart/chart.html", patient=patient, on=on, kinds=KINDS, panel=_panel(patient, tooth, on),
+                                    oob_tooth=drawn, **{message_key: message}), 422 if category == "error" else 200)
+        resp.headers["HX-Trigger"] = "chartChanged"
+        return resp
     return see_other(url_for("chart.show", code=patient.code, tooth=tooth), message, category,
                      trigger="chartChanged")
 

@@ -1,0 +1,150 @@
+"""Every staff page of every role, on a phone (390×844) and on the operatory tablet (1024×768):
+the document is never wider than the screen, and axe-core finds no critical or serious
+accessibility violation. The pages are the route walk's (tests/test_access_matrix.py): every GET
+route the role may open, filled in with the walk's sample records.
+
+To look at a few pages only (and save their screenshots): LAYOUT_PAGES=/members,/chart (URL
+substrings) and -k manager.
+
+axe-core comes from npm (package.json, `make assets`) and is read from node_modules; it is added
+to each page as an init script, which the pages' Content-Security-Policy does not block.
+"""
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from portal.access import PUBLIC, role_may
+from tests.conftest import PASSWORD, ROLES
+from tests.e2e.conftest import ARTIFACTS, TIMEOUT_MS
+from tests.test_access_matrix import _routes, _url, samples  # noqa: F401  (the walk's records)
+
+pytestmark = pytest.mark.e2e
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+PHONE, TABLET = {"width": 390, "height": 844}, {"width": 1024, "height": 768}
+SIZES = (PHONE, TABLET)
+# Both languages, without walking everything twice: the clinic's Chinese for the chairside and desk
+# roles, English (the longer labels) for the consultant and the manager, who open the most pages.
+LANGUAGE = {"doctor": "zh_CN", "nurse": "zh_CN", "frontdesk": "zh_CN", "consultant": "en", "manager": "en"}
+# Pages worth a look by a person: saved for both sizes (tests/e2e/artifacts/, not committed).
+SHOTS = {"home.index", "patients.search", "patients.show", "chart.show", "schedule.day", "schedule.week",
+         "followups.worklist", "members.index", "members.bill", "complaints.index", "chart.visit"}
+
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations.filter(v => v.impact === "critical" || v.impact === "serious").map(v => (
+    {id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(" ") + " " + (n.failureSummary || "").split("\\n").slice(1, 2).join(""))}));
+}"""
+# As a person sees it: fonts loaded, and the page's own scripts have answered the resize.
+SETTLED = "() => document.fonts.ready.then(() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))))"
+OVERFLOW = """() => {
+  const width = window.innerWidth, doc = document.documentElement;
+  if (doc.scrollWidth <= width) return null;
+  const clipped = e => { for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+    if (getComputedStyle(a).overflowX !== "visible") return true; } return false; };
+  const name = e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "")
+    + (typeof e.className === "string" && e.className.trim() ? "." + e.className.trim().split(/\\s+/).join(".") : "");
+  const wide = [...document.querySelectorAll("body *")]
+    .filter(e => e.getBoundingClientRect().right > width + 1 && !clipped(e)).slice(0, 4);
+  return {scrollWidth: doc.scrollWidth, widest: wide.map(e => name(e.parentElement) + " > " + name(e))};
+}"""
+
+
+@pytest.fixture()
+def site(app, staff, samples):  # noqa: F811
+    app.config["WTF_CSRF_ENABLED"] = True
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+    server.server_close()
+
+
+def _axe_source() -> Path:
+    if not AXE.exists():
+        pytest.fail(f"axe-core is missing at {AXE}: run `make assets` (npm ci)", pytrace=False)
+    return AXE
+
+
+def staff_pages(app, role, samples):  # noqa: F811
+    """(endpoint, url) of every GET page the role may open; patient-link pages are the patient's."""
+    pages = []
+    for rule in _routes(app):
+        if rule.endpoint == "static" or "GET" not in rule.methods or rule.rule.startswith("/p/"):
+            continue
+        action = app.view_functions[rule.endpoint].access_action
+        if action == PUBLIC or not role_may(role, action):
+            continue
+        pages.append((rule.endpoint, _url(rule, samples)))
+    only = [part for part in os.environ.get("LAYOUT_PAGES", "").split(",") if part]
+    return [(endpoint, url) for endpoint, url in pages if not only or any(part in url for part in only)]
+
+
+def check_page(page, url, label, failures, shot=None):
+    """At each size: no horizontal overflow, no critical/serious axe violation."""
+    for size in SIZES:
+        page.set_viewport_size(size)
+        page.evaluate(SETTLED)
+        wide = page.evaluate(OVERFLOW)
+        if wide:
+            failures.append(f"{label} {url} at {size['width']}px: document {wide['scrollWidth']}px wide; "
+                            f"widest: {wide['widest']}")
+        for v in page.evaluate(AXE_RUN):
+            failures.append(f"{label} {url} at {size['width']}px: axe {v['impact']} {v['id']}: {v['nodes']}")
+        if shot:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=ARTIFACTS / f"layout-{shot}-{size['width']}.png", full_page=True)
+
+
+def sign_in(page, username):
+    page.goto("/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def test_login_page_fits_and_passes_axe(browser, site):
+    context = browser.new_context(viewport=PHONE, base_url=site, locale="en-US")
+    context.add_init_script(path=_axe_source())
+    try:
+        page = context.new_page()
+        page.goto("/login")
+        failures = []
+        check_page(page, "/login", "anonymous", failures, shot="login")
+        assert not failures, "\n".join(failures)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_of_the_role_fits_a_phone_and_a_tablet_and_passes_axe(app, browser, site, samples, role):  # noqa: F811
+    context = browser.new_context(viewport=PHONE, base_url=site, locale="zh-CN" if LANGUAGE[role] == "zh_CN" else "en-US")
+    context.set_default_timeout(TIMEOUT_MS)
+    context.add_init_script(path=_axe_source())
+    failures, checked = [], 0
+    try:
+        context.add_cookies([{"name": "lang", "value": LANGUAGE[role], "url": site}])
+        page = context.new_page()
+        sign_in(page, role)
+        for endpoint, url in staff_pages(app, role, samples):
+            head = context.request.get(url, max_redirects=0)
+            kind = head.headers.get("content-type", "")
+            if head.status >= 500 or head.status in (401, 403):
+                failures.append(f"{role} {url}: {head.status}")
+                continue
+            if head.status != 200 or not kind.startswith("text/html") or not head.text().lstrip().lower().startswith("<!doctype"):
+                continue  # a download, a redirect or a fragment-only answer: not a page
+            page.goto(url)
+            shot = endpoint in SHOTS and role in ("doctor", "frontdesk") or os.environ.get("LAYOUT_PAGES")
+            check_page(page, url, role, failures, shot=f"{endpoint}-{role}" if shot else None)
+            checked += 1
+    finally:
+        context.close()
+    assert not failures, f"{len(failures)} problems on {checked} pages:\n" + "\n".join(failures)
+    assert checked >= (1 if os.environ.get("LAYOUT_PAGES") else 10), checked
