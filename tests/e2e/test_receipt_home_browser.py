@@ -48,6 +48,7 @@ def test_nurse_chairs_redraw_when_the_schedule_changes(web, live_app):
     with live_app.app_context():
         Appointment.update(status="arrived", arrived_at=_ago(3)).where(Appointment.id == appt.id).execute()
     page.evaluate("document.body.dispatchEvent(new CustomEvent('scheduleChanged'))")
-    page.wait_for_function("document.querySelector('#chairs').innerText.includes('Waiting since')")
+    page.locator("#chairs .waiting", has_text="李等候").wait_for()  # (wait_for_function would need eval: the CSP says no)
+    assert "Waiting since" in region.inner_text()
     assert page.locator("#chairs h2").count() == 1  # the block replaced the region's inside, not nested in it
     assert "Good day" in page.content()             # still the whole home page around it
