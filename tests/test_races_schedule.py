@@ -263,3 +263,20 @@ def test_the_loser_is_told_in_their_language_in_clinic_time(as_role, make_patien
     resp = as_role("manager").post(f"/appointments/{appt.code}/status",
                                    data={"to": "cancelled", "reason": "again", "seen": "booked"})
     assert resp.status_code == 409 and f"该预约已由李芳于{at}取消。" in resp.get_data(as_text=True)
+
+
+def test_moving_an_appointment_cancelled_meanwhile_answers_409_naming_who(as_role, make_patient, clinic, app, staff):
+    """The move page was open when another desk cancelled: the move is refused as a conflict (who,
+    when), not as bad input, and nothing is booked."""
+    with app.app_context():
+        appt = _book(app, staff, make_patient(), clinic, 10)
+    mover = as_role("manager")
+    assert mover.get(f"/appointments/{appt.code}/move").status_code == 200
+    assert as_role("frontdesk").post(f"/appointments/{appt.code}/status",
+                                     data={"to": "cancelled", "reason": "ill"}).status_code == 303
+    start = clinic["at"](14)
+    resp = mover.post(f"/appointments/{appt.code}/move", data={
+        "day": start.date().isoformat(), "time": start.strftime("%H:%M"), "minutes": 30,
+        "doctor": clinic["doctors"][0].id, "chair": clinic["chairs"][0].id, "reason": "patient asked"})
+    assert resp.status_code == 409 and "already cancelled by Demo frontdesk" in resp.get_data(as_text=True)
+    assert Appointment.select().count() == 1 and Appointment.get_by_id(appt.id).status == "cancelled"

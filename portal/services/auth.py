@@ -146,8 +146,9 @@ def change_password(staff: Staff, current: str, new: str, keep_key: str | None =
     if current == new:
         raise ServiceError(_l("Choose a password different from the current one."), field="password")
     check_password_strength(new, staff.username)
+    new_hash = hash_password(new)  # hashing is slow on purpose: not while holding the write lock
     with unit_of_work():
-        staff.password_hash = hash_password(new)
+        staff.password_hash = new_hash
         staff.password_changed_at = utcnow()
         staff.must_change_password = False
         staff.save()

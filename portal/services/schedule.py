@@ -264,6 +264,8 @@ def change_status(appt: Appointment, to_status: str, actor: Staff, config, reaso
     now = at or utcnow()
     queued = []
     with unit_of_work():
+        if to_status == "completed":  # its visit is billed below: the visit row first, as signing takes it
+            from portal.services import billing; billing.lock_visit_of(appt)  # noqa: E702
         current = _current(appt)
         old = current.status
         if old != seen or old == to_status:  # the record moved on since the page was loaded
@@ -337,8 +339,8 @@ def move(appt: Appointment, actor: Staff, start: datetime, minutes: int, doctor:
     """Reschedule: the old appointment is kept as 'rescheduled' and points at the new one."""
     from portal.notify import outbox
     tz = config["PORTAL_TZ"]
-    if appt.status != "booked":
-        raise ServiceError(_l("Only a booked appointment can be moved."))
+    if appt.status != "booked":  # cancelled, moved or under way already: say by whom and when (409)
+        raise moved_on(appt.id, appt.status, tz)
     end = start + timedelta(minutes=minutes)
     _check_inputs(appt.visit_type, appt.source, start, end, config)
     try:

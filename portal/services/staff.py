@@ -32,9 +32,10 @@ def create_staff(username: str, display_name: str, role: str, password: str,
         raise ServiceError(_l("Enter the name shown to colleagues."), field="display_name")
     if Staff.select().where(Staff.username == username).exists():
         raise ServiceError(_l("This user name is taken."), field="username")
+    password_hash = hash_password(password)  # slow on purpose: computed before the write lock
     with unit_of_work():
         staff = Staff.create(username=username, display_name=display_name[:60], role=role,
-                             password_hash=hash_password(password),
+                             password_hash=password_hash,
                              must_change_password=must_change_password)
         audit.record("create", object_type="staff", object_ref=username, detail={"role": role})
     return staff
@@ -67,8 +68,9 @@ def set_active(staff: Staff, active: bool, by: Staff) -> None:
 def reset_password(staff: Staff) -> str:
     """A one-time password the person must change at their next login."""
     temporary = "-".join(secrets.token_urlsafe(4) for _ in range(3))
+    password_hash = hash_password(temporary)  # slow on purpose: computed before the write lock
     with unit_of_work():
-        staff.password_hash = hash_password(temporary)
+        staff.password_hash = password_hash
         staff.must_change_password = True
         staff.password_changed_at = utcnow()
         staff.save()
