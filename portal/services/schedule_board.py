@@ -208,8 +208,9 @@ def week_book(monday: date, by: str, config, doctor_id: int | None = None, medic
     # Slot rows of each day, as the day grid counts them (opening time, slot minutes).
     n_rows = int((datetime.combine(monday, closes) - datetime.combine(monday, opens)).total_seconds() // 60 // slot)
     blocks: dict[tuple[int, date], list] = {}
+    local = _local_clock(tz)
     for a in appts:
-        start, end = to_local(a.start_at, tz), to_local(a.end_at, tz)
+        start, end = local(a.start_at), local(a.end_at)
         key = a.doctor_id if by == "doctor" else a.chair_id
         first = datetime.combine(start.date(), opens)
         r1 = max(0, int((start - first).total_seconds() // 60 // slot))
@@ -235,6 +236,20 @@ def week_book(monday: date, by: str, config, doctor_id: int | None = None, medic
             entries = sorted(cell_blocks + gaps, key=lambda e: e.start)
             row.cells.append(WeekCell(day, bool(open_rows), entries))
     return {"rows": list(rows.values()), "days": days, "count": len(appts), "by": by}
+
+
+def _local_clock(tz: str):
+    """to_local for many times: the offset looked up once per UTC hour (zone changes fall on
+    whole UTC hours), not once per time; a busy week converts ~4,500 times."""
+    offsets: dict[datetime, timedelta] = {}
+
+    def local(utc: datetime) -> datetime:
+        hour = utc.replace(minute=0, second=0, microsecond=0)
+        offset = offsets.get(hour)
+        if offset is None:
+            offset = offsets[hour] = to_local(hour, tz) - hour
+        return utc + offset
+    return local
 
 
 def _spans(rows_sorted: list[int]) -> list[tuple[int, int]]:
