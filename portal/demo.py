@@ -15,9 +15,11 @@ DEMO_STAFF = [
     ("doctor", "王建国", "doctor"), ("doctor2", "李婉清", "doctor"), ("nurse", "陈晓燕", "nurse"),
     ("frontdesk", "刘芳", "frontdesk"), ("consultant", "赵敏", "consultant"), ("manager", "孙立新", "manager"),
 ]
-DEMO_TAGS = [("儿童患者", "#f59e0b", False), ("种植牙客户", "#6366f1", False), ("正畸患者", "#0ea5e9", False),
-             ("牙周病患者", "#dc2626", False), ("牙齿敏感", "#db2777", True), ("VIP", "#a16207", False),
-             ("老年患者", "#64748b", False)]
+# (name, English name, colour, clinical alert): the demo's tags read in both languages (portal.labels).
+DEMO_TAGS = [("儿童患者", "Child patient", "#f59e0b", False), ("种植牙客户", "Implant patient", "#6366f1", False),
+             ("正畸患者", "Orthodontic patient", "#0ea5e9", False), ("牙周病患者", "Periodontal patient", "#dc2626", False),
+             ("牙齿敏感", "Sensitive teeth", "#db2777", True), ("VIP", "VIP", "#a16207", False),
+             ("老年患者", "Elderly patient", "#64748b", False)]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN_M = "伟强磊军洋勇杰涛明超刚平辉鹏华飞鑫波斌宇浩凯健俊帆帅旭宁龙林欢阳建国庆志文博晨睿轩泽"
 GIVEN_F = "芳娜敏静丽艳娟霞燕玲桂芬英华慧巧美娅婷雪琳晶颖倩琪悦欣怡涵萱彤梦瑶佳雨诗梓"
@@ -50,8 +52,9 @@ def ensure_staff(password: str) -> list[Staff]:
 
 def ensure_tags() -> dict[str, Tag]:
     tags = {}
-    for name, color, alert in DEMO_TAGS:
-        tags[name] = Tag.get_or_none(Tag.name == name) or Tag.create(name=name, color=color, clinical_alert=alert)
+    for name, name_en, color, alert in DEMO_TAGS:
+        tags[name] = Tag.get_or_none(Tag.name == name) or Tag.create(name=name, name_en=name_en, color=color,
+                                                                     clinical_alert=alert)
     return tags
 
 

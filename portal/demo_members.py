@@ -9,7 +9,8 @@ from portal.services import chart_visits as visits
 from portal.services import points as ledger
 from portal.services.identity import age_on
 
-GIFTS = [("电动牙刷", 24, 5), ("漱口水礼盒", 3, 5), ("生日蛋糕券", 12, 4), ("儿童牙刷套装", 18, 5)]
+GIFTS = [("电动牙刷", "Electric toothbrush", 24, 5), ("漱口水礼盒", "Mouthwash gift box", 3, 5),
+         ("生日蛋糕券", "Birthday cake voucher", 12, 4), ("儿童牙刷套装", "Children's toothbrush set", 18, 5)]
 # (tier it should reach, amounts in yuan paid over time, methods)
 PLANS = ([("member", [1200], "cash")] * 4 + [("member", [800, 700, 600], "wechat")] * 2
          + [("senior", [5200], "card")] * 3 + [("senior", [3000, 2800, 2500], "alipay")] * 2
@@ -60,8 +61,9 @@ def seed_members(config, staff, today, rng) -> str:
     if Membership.select().exists():
         return "members: already seeded"
     doctor, desk, manager = staff[0], staff[3], staff[5]
-    for name, stock, low in GIFTS:
+    for name, name_en, stock, low in GIFTS:
         item = gifts.create_item(name, low, 0, manager)
+        GiftItem.update(name_en=name_en).where(GiftItem.id == item.id).execute()  # read in both languages
         gifts.stock_in(item, stock, "采购入库", manager)
     procs = list(Procedure.select().where(Procedure.active == True, Procedure.price_fen > 0).order_by(Procedure.id))  # noqa: E712
     people = _adults(today, len(PLANS) + 6)

@@ -3,6 +3,7 @@ from flask import request, url_for
 from flask_babel import format_date, format_datetime, get_locale, lazy_gettext as _l
 from flask_login import current_user
 
+from portal import labels
 from portal.access import can as _can
 from portal.audit import ACTION_LABELS
 from portal.services.identity import age_on, mask_id_number, mask_phone
@@ -76,6 +77,8 @@ def init_app(app):
         dt=lambda v, fmt="short": format_datetime(v, fmt) if v else "",
         d=lambda v, fmt="medium": format_date(v, fmt) if v else "",
         money=money, mask_id=mask_id_number, mask_phone=mask_phone,
+        # one language per page (portal/labels.py): a stored key in the reader's words
+        label=labels.label, keys_text=labels.keys_text, topic_text=labels.topic_text,
     )
 
     from portal.blueprints.patients.forms import CHANNEL_CHOICES, TIME_CHOICES
@@ -109,6 +112,9 @@ def init_app(app):
         visit_type_labels_str=lambda: {k: str(v) for k, v in VISIT_TYPE_CHOICES},
         status_labels_str=lambda: {k: str(v) for k, v in STATUS_LABELS.items()}, weekday_labels=dict(WEEKDAY_CHOICES), sex_labels=SEX_LABELS, age_on=age_on,
         clinic_name=app.config["CLINIC_NAME"],
+        localized=labels.localized, rule_name=labels.rule_name, bill_line_text=labels.bill_line_text,
+        desk_task_text=labels.desk_task_text, gift_reason_text=labels.gift_reason_text,
+        audit_detail_text=labels.audit_detail_text, audit_ref_text=labels.audit_ref_text, applies_words=labels.applies_words,
     )
 
     @app.context_processor

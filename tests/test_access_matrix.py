@@ -18,7 +18,7 @@ def samples(app, staff, make_patient):
     patient = make_patient()
     family = registry.create_family("张家", patient, staff["frontdesk"])
     registry.move_to_family(make_patient(name="张小妹", phone="13900000099"), family, staff["frontdesk"])
-    Tag.create(name="牙齿敏感", color="#dc2626")  # the patient page's tag form shows when tags exist
+    Tag.get_or_create(name="牙齿敏感", defaults={"color": "#dc2626"})  # the patient page's tag form shows when tags exist
     chair = Chair.create(code=new_code(6), name="1号椅")
     appt = Appointment.create(code=new_code(), patient=patient, doctor=staff["doctor"], chair=chair,
                               start_at=utcnow(), end_at=utcnow() + timedelta(minutes=30),

@@ -99,7 +99,7 @@ def test_demo_seeds_a_clinic_once_and_its_users_can_sign_in(app):
     seeded = counts()
     assert {s.username for s in Staff.select()} >= {"doctor", "nurse", "frontdesk", "consultant", "manager"}
     assert seeded["Staff"] == len(DEMO_STAFF)
-    assert {t.name for t in Tag.select()} == {name for name, _, _ in DEMO_TAGS}
+    assert {t.name for t in Tag.select()} == {name for name, *_ in DEMO_TAGS}
     assert seeded["Family"] == 300
     assert 650 <= seeded["Patient"] <= 950, seeded
     assert seeded["PatientTag"] > 100 and seeded["Consent"] >= 3 * seeded["Patient"]

@@ -134,6 +134,7 @@ class Referral(BaseModel):
 class GiftItem(BaseModel):
     code = pw.CharField(max_length=12, unique=True)
     name = pw.CharField(max_length=60)
+    name_en = pw.CharField(max_length=60, default="")  # optional: shown in the English UI (portal.labels.localized)
     stock = pw.IntegerField(default=0)
     low_stock = pw.IntegerField(default=5)
     unit_cost_fen = pw.IntegerField(default=0)

@@ -57,6 +57,7 @@ class Patient(BaseModel):
 
 class Tag(BaseModel):
     name = pw.CharField(max_length=30, unique=True)
+    name_en = pw.CharField(max_length=30, default="")  # optional: shown in the English UI (portal.labels.localized)
     color = pw.CharField(max_length=7, default="#64748b")
     clinical_alert = pw.BooleanField(default=False)  # shown to nurse and doctor before every visit
 

@@ -44,6 +44,64 @@ def parse_steps(text: str) -> list[tuple[str, str]]:
     return steps
 
 
+# --- after-care follow-ups, edited as rows (issue 13) ---------------------------------------------
+# A procedure's own follow-ups are chosen from known words (kind, topic, questions, stage), each
+# shown in the manager's language; they are stored as the JSON list follow-up planning reads.
+AFTERCARE_BLANK_ROWS = 2
+AFTERCARE_MAX_ROWS = 12
+
+
+def aftercare_rows(rules_json: str | list, blank: int = AFTERCARE_BLANK_ROWS) -> list[dict]:
+    """The procedure's follow-ups as form rows (plus blank rows to add more)."""
+    try:
+        rules = json.loads(rules_json or "[]") if isinstance(rules_json, str) else list(rules_json or [])
+    except ValueError:
+        rules = []
+    rows = []
+    for item in rules if isinstance(rules, list) else []:
+        if not isinstance(item, dict):
+            continue
+        months = str(item.get("after_months", ""))
+        rows.append({"after": item.get("after_months") if months.isdigit() else item.get("after_days", ""),
+                     "unit": "months" if months.isdigit() else "days", "kind": item.get("kind", "call"),
+                     "topic": str(item.get("topic", "")), "stage": item.get("stage", ""),
+                     "questions": [q.strip() for q in str(item.get("questions", "")).split(",") if q.strip()]})
+    return rows + [{"after": "", "unit": "days", "kind": "call", "topic": "", "stage": "", "questions": []}
+                   for _ in range(blank)]
+
+
+def aftercare_from_form(form) -> list[dict]:
+    """Rows posted as fu-<n>-after / -unit / -kind / -topic / -stage / -questions back into rules;
+    a row without a number is left out."""
+    from portal.models.followup import KINDS
+    from portal.services.followups import QUESTIONS, STAGES
+    rules = []
+    for n in range(AFTERCARE_MAX_ROWS):
+        after = (form.get(f"fu-{n}-after") or "").strip()
+        if not after:
+            continue
+        if not after.isdigit() or int(after) > 1100:
+            raise ServiceError(_l("After-care: the time after the procedure is a whole number up to 1100."),
+                               field="followup_rules")
+        kind = form.get(f"fu-{n}-kind") or "call"
+        if kind not in KINDS:
+            raise ServiceError(_l("After-care: choose the kind of follow-up."), field="followup_rules")
+        unknown = [q for q in form.getlist(f"fu-{n}-questions") if q not in QUESTIONS]
+        if unknown:
+            raise ServiceError(_l("Unknown questions: %(q)s.", q=", ".join(unknown)), field="followup_rules")
+        rule = {"after_months" if form.get(f"fu-{n}-unit") == "months" else "after_days": int(after), "kind": kind}
+        topic = (form.get(f"fu-{n}-topic") or "").strip()[:120]
+        if topic:
+            rule["topic"] = topic
+        questions = ",".join(form.getlist(f"fu-{n}-questions"))
+        if questions:
+            rule["questions"] = questions
+        if form.get(f"fu-{n}-stage") in STAGES:
+            rule["stage"] = form.get(f"fu-{n}-stage")
+        rules.append(rule)
+    return rules
+
+
 def format_steps(procedure: Procedure) -> str:
     return "\n".join(f"{s.text_zh} | {s.text_en}" for s in procedure.steps.order_by(ProtocolStep.position))
 

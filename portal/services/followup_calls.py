@@ -291,7 +291,7 @@ def escalate(followup: Followup, warnings: list[str], actor: Staff, config, now:
     from portal.notify import outbox
     patient = followup.patient
     doctor_id = followup.doctor_id or patient.attending_doctor_id
-    reason = ", ".join(str(QUESTIONS[w][0]) for w in warnings)
+    reason = ",".join(warnings)  # question keys, shown in the reader's words (portal.labels.keys_text)
     task = DoctorTask.create(code=new_code(), patient=patient, doctor=doctor_id, followup=followup,
                              reason=reason[:200], created_by=actor, created_at=now)
     audit.record("create", patient=patient, object_type="escalation", object_ref=task.code, actor=actor,

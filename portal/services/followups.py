@@ -8,13 +8,10 @@ for one patient on the same day become one call: the second row is kept as "merg
 """
 import calendar
 import json
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import peewee as pw
-from flask import current_app, has_app_context
-from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from portal import audit
@@ -116,27 +113,44 @@ def stage_of(days: int) -> str:
 
 SPECIAL_MARKS = "牙周病患者,种植牙客户,正畸患者,牙周炎,牙周病,periodontitis,mobility,implant"
 
+RULE_NAME_LABELS = {
+    "first_visit_call": _l("First-visit call"),
+    "emergency_call": _l("Emergency call"),
+    "revisit_call": _l("Revisit call"),
+    "extraction_next_day": _l("Extraction: next day"),
+    "extraction_healing": _l("Extraction: healing (2 months)"),
+    "extraction_6_months": _l("Extraction: 6 months (replacing the tooth)"),
+    "implant_first_week": _l("Implant: first week"),
+    "implant_stability": _l("Implant: stability (2 months)"),
+    "implant_durability": _l("Implant: durability (9 months)"),
+    "aesthetic_first_week": _l("Aesthetic work: first week"),
+    "aesthetic_2_months": _l("Aesthetic work: 2 months"),
+    "aesthetic_durability": _l("Aesthetic work: durability (9 months)"),
+    "routine_recall": _l("Routine recall"),
+    "special_recall": _l("Special recall"),
+}
+
 # The clinic's defaults (DOMAIN.md "Follow-up calls"); created once, then edited as data.
-# Rule names are the clinic's own data (the manager renames them); they are written once in the
-# clinic's language (PORTAL_LOCALE), not in the language of whoever happened to load the rules.
+# A default rule's name is stored as a key (RULE_NAME_LABELS) and read in each reader's language;
+# a name the manager types instead is the clinic's own and shown as typed (portal/labels.py).
 DEFAULT_RULES = [
-    (_l("First-visit call"), "first_visit", "", 2, "call", "pain,swelling,flossing_daily,technique_mastered,satisfied"),
-    (_l("Emergency call"), "emergency", "", 1, "call", "relieved,pain,swelling,exudate"),
-    (_l("Revisit call"), "revisit", "", 2, "call", "pain,swelling,bleeding,satisfied"),
-    (_l("Extraction: next day"), "department", "surgical", 1, "call", "pain,swelling,bleeding,exudate"),
-    (_l("Extraction: healing (2 months)"), "department", "surgical", 60, "call", "pain,satisfied"),
-    (_l("Extraction: 6 months (replacing the tooth)"), "department", "surgical", 182, "call", "satisfied"),
-    (_l("Implant: first week"), "department", "implant", 7, "call", "pain,swelling,exudate,bleeding"),
-    (_l("Implant: stability (2 months)"), "department", "implant", 60, "call", "stable,pain,satisfied"),
-    (_l("Implant: durability (9 months)"), "department", "implant", 270, "review", "stable,satisfied"),
-    (_l("Aesthetic work: first week"), "department", "aesthetic", 7, "call", "pain,stable,satisfied"),
-    (_l("Aesthetic work: 2 months"), "department", "aesthetic", 60, "call", "stable,satisfied"),
-    (_l("Aesthetic work: durability (9 months)"), "department", "aesthetic", 270, "review", "stable,satisfied"),
+    ("first_visit_call", "first_visit", "", 2, "call", "pain,swelling,flossing_daily,technique_mastered,satisfied"),
+    ("emergency_call", "emergency", "", 1, "call", "relieved,pain,swelling,exudate"),
+    ("revisit_call", "revisit", "", 2, "call", "pain,swelling,bleeding,satisfied"),
+    ("extraction_next_day", "department", "surgical", 1, "call", "pain,swelling,bleeding,exudate"),
+    ("extraction_healing", "department", "surgical", 60, "call", "pain,satisfied"),
+    ("extraction_6_months", "department", "surgical", 182, "call", "satisfied"),
+    ("implant_first_week", "department", "implant", 7, "call", "pain,swelling,exudate,bleeding"),
+    ("implant_stability", "department", "implant", 60, "call", "stable,pain,satisfied"),
+    ("implant_durability", "department", "implant", 270, "review", "stable,satisfied"),
+    ("aesthetic_first_week", "department", "aesthetic", 7, "call", "pain,stable,satisfied"),
+    ("aesthetic_2_months", "department", "aesthetic", 60, "call", "stable,satisfied"),
+    ("aesthetic_durability", "department", "aesthetic", 270, "review", "stable,satisfied"),
     # Recalls: the interval is the clinic setting in months (recall_*_months), not the days here.
-    (_l("Routine recall"), "recall_routine", "", 182, "recall", ""),
+    ("routine_recall", "recall_routine", "", 182, "recall", ""),
     # Special = periodontal disease or another special condition: a patient tag, a word in a visit's
     # diagnosis, or a chart finding in effect (chart kinds such as mobility, implant).
-    (_l("Special recall"), "recall_special", SPECIAL_MARKS, 91, "recall", ""),
+    ("special_recall", "recall_special", SPECIAL_MARKS, 91, "recall", ""),
 ]
 
 
@@ -170,10 +184,9 @@ def _split(text: str) -> list[str]:
 def ensure_default_rules() -> None:
     if FollowupRule.select().exists():
         return
-    language = current_app.config.get("PORTAL_LOCALE", "zh_CN") if has_app_context() else None
-    with unit_of_work(), (force_locale(language) if language else nullcontext()):
+    with unit_of_work():
         for name, event, applies, days, kind, questions in DEFAULT_RULES:
-            FollowupRule.create(code=new_code(), name=str(name), event=event, applies_to=applies,
+            FollowupRule.create(code=new_code(), name=name, event=event, applies_to=applies,
                                 offset_days=days, kind=kind, questions=questions)
 
 
@@ -264,14 +277,14 @@ def catalogue_after_care(proc: Procedure) -> list[dict]:
 def _procedure_plans(run: VisitProcedure, proc: Procedure, day: date, active: list[FollowupRule]) -> list[Plan]:
     own = catalogue_after_care(proc)
     replaced = {item["stage"] for item in own if item["stage"]}
-    plans = [Plan(f"vp:{run.id}:rule:{r.id}", r.event, r.kind, f"{r.name} · {proc.name_zh}", r.questions,
+    plans = [Plan(f"vp:{run.id}:rule:{r.id}", r.event, r.kind, f"{r.name} · {proc.code}", r.questions,
                   day + timedelta(days=r.offset_days), r)
              for r in active if ((r.event == "procedure" and proc.code in _split(r.applies_to))
                                  or (r.event == "department" and proc.department in _split(r.applies_to)))
              and not (r.kind != "recall" and stage_of(r.offset_days) in replaced)]
     for i, item in enumerate(own):
         due = add_months(day, item["months"]) if item["months"] is not None else day + timedelta(days=item["days"])
-        topic = f"{proc.name_zh} · {item['topic']}".strip(" ·")[:200]
+        topic = f"{proc.code} · {item['topic']}".strip(" ·")[:200]  # shown in words by portal.labels
         plans.append(Plan(f"vp:{run.id}:cat:{i}", "procedure", item["kind"], topic, item["questions"], due, None))
     return plans
 

@@ -58,7 +58,8 @@ def stock_in(item: GiftItem, quantity: int, reason: str, actor) -> GiftMovement:
 
 
 def issue(item: GiftItem, patient, reason: str, actor, task: DeskTask | None = None) -> GiftMovement:
-    reason = (reason or "").strip() or (task.detail if task else "")
+    # a task's gift keeps the task's key, shown in the reader's words (portal.labels.gift_reason_text)
+    reason = (reason or "").strip() or ((task.detail or f"desk:{task.kind}") if task else "")
     if not reason:
         raise ServiceError(_l("Say why the gift is given."), field="reason")
     with unit_of_work():

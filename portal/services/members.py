@@ -125,8 +125,8 @@ def birthday_run(today: date, config) -> list[int]:
         key = f"bday:{m.patient_id}:{period}"
         with unit_of_work():
             if not DeskTask.select().where(DeskTask.unique_key == key).exists():
-                DeskTask.create(code=new_code(), patient=m.patient_id, kind="birthday", unique_key=key,
-                                detail=str(_l("Birthday: hand over the birthday gift")))
+                # the kind says it all; shown in the reader's words (portal.labels.desk_task_text)
+                DeskTask.create(code=new_code(), patient=m.patient_id, kind="birthday", unique_key=key, detail="")
             consent = current_consents(m.patient)["marketing"]
             if consent and consent.granted:
                 ids.append(queue(m.patient, "birthday_greeting", utcnow(), key, config))

@@ -75,13 +75,12 @@ def _announce(m: Membership, tier: str, config) -> None:
     tier's gift value; it is not a yearly benefit."""
     from portal.notify.outbox import queue
     from portal.services import member_settings
-    from portal.templating import money
+    from portal.labels import tier_gift_detail
     key = f"tier:{m.patient_id}:{tier}"
     value = member_settings.get(config, f"gift_value_{tier}_fen")
     DeskTask.get_or_none(DeskTask.unique_key == key) or DeskTask.create(
         code=new_code(), patient=m.patient_id, kind="tier_gift", unique_key=key,
-        detail=str(_l("Reached %(tier)s: hand over the gift worth %(value)s", tier=TIER_LABELS[tier],
-                      value=money(value)))[:200])
+        detail=tier_gift_detail(tier, value))  # shown in the reader's words (portal.labels)
     m._queued = queue(m.patient, "tier_reached", utcnow() + timedelta(minutes=1), key, config,
                       context={"tier": tier})
 

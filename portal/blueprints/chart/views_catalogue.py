@@ -10,7 +10,10 @@ from portal.blueprints.chart.forms import DEPARTMENT_LABELS, ProcedureForm
 from portal.blueprints.chart.loaders import load_procedure, price_fen
 from portal.blueprints.chart.views import bp
 from portal.services import ServiceError
+from portal.labels import TOPIC_LABELS
 from portal.services import catalogue as cat
+from portal.services import followups
+from portal.services.followups import QUESTIONS
 from portal.web import apply_service_error, render, see_other
 
 
@@ -34,13 +37,16 @@ def _save(form, existing=None):
         price = price_fen(form.price.data)
     except ValueError:
         raise ServiceError(_("Enter the price in yuan, such as 288 or 1280.50."), field="price")
-    try:
-        rules = json.loads(form.followup_rules.data or "[]")
-        if not isinstance(rules, list):
-            raise ValueError
-    except ValueError:
-        raise ServiceError(_("Follow-up rules are a JSON list, such as [{\"after_days\": 1, \"kind\": \"call\"}]."),
-                           field="followup_rules")
+    if form.followup_rules.data:  # a client that still sends the rules as JSON
+        try:
+            rules = json.loads(form.followup_rules.data)
+            if not isinstance(rules, list):
+                raise ValueError
+        except ValueError:
+            raise ServiceError(_("Follow-up rules are a JSON list, such as [{\"after_days\": 1, \"kind\": \"call\"}]."),
+                               field="followup_rules")
+    else:  # the page's rows, chosen from known words (issue 13)
+        rules = cat.aftercare_from_form(request.form)
     data = cat.ProcedureData(
         code=form.code.data, name_zh=form.name_zh.data, name_en=form.name_en.data, department=form.department.data,
         duration_minutes=form.duration_minutes.data, price_fen=price,
@@ -58,7 +64,19 @@ def _form_page(form, proc=None):
         else:
             return see_other(url_for("chart.procedure", code=saved.code), _("Saved."))
     status = 422 if request.method == "POST" else 200
-    return render("chart/procedure_form.html", form=form, proc=proc), status
+    if request.method == "POST":
+        rows = cat.aftercare_rows(_posted_rules(), blank=1)
+    else:
+        rows = cat.aftercare_rows(proc.followup_rules if proc else "[]")
+    return render("chart/procedure_form.html", form=form, proc=proc, aftercare=rows,
+                  questions=QUESTIONS, topics=TOPIC_LABELS, stages=followups.STAGES), status
+
+
+def _posted_rules() -> list:
+    try:
+        return cat.aftercare_from_form(request.form)
+    except ServiceError:
+        return []
 
 
 @bp.route("/catalogue/new", methods=["GET", "POST"])

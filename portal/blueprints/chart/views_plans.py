@@ -7,6 +7,7 @@ from portal.access import allow
 from portal.blueprints.chart.forms import PlanItemForm, PlanStatusForm
 from portal.blueprints.chart.loaders import load_patient, load_plan_item, price_fen
 from portal.blueprints.chart.views import bp
+from portal.labels import localized
 from portal.models import Appointment, PlanItem, Procedure
 from portal.services import ServiceError
 from portal.services import catalogue as cat
@@ -16,7 +17,7 @@ from portal.web import local_today, refuse, render, see_other
 
 def _item_form():
     form = PlanItemForm()
-    form.procedure.choices = [(p.code, f"{p.name_zh} · {p.name_en}") for p in cat.catalogue(active_only=True)]
+    form.procedure.choices = [(p.code, localized(p)) for p in cat.catalogue(active_only=True)]
     return form
 
 

@@ -1,5 +1,7 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateTimeLocalField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (BooleanField, DateTimeLocalField, IntegerField, RadioField, SelectField, SelectMultipleField,
+                     StringField, TextAreaField)
+from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from portal.blueprints.patients.forms import CHANNEL_CHOICES, TIME_CHOICES
@@ -35,6 +37,36 @@ class HandleForm(BaseForm):
     handling = StringField(_l("What was done"), validators=[not_blank(_l("Say what was done.")), Length(max=300)])
 
 
+class KeyListField(SelectMultipleField):
+    """Known keys ticked from a list in the reader's words; stored comma-separated (e.g. a rule's questions).
+
+    The service says which keys it does not know (a stale page, a hand-made request)."""
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, validate_choice=False, **kwargs)
+
+    def process_data(self, value):
+        super().process_data(_keys(value) if isinstance(value, str) else value)
+
+    def process_formdata(self, valuelist):
+        self.data = [key for value in valuelist for key in _keys(value)]
+
+    @property
+    def text(self) -> str:
+        return ",".join(self.data or [])
+
+
+def _keys(text: str) -> list[str]:
+    return [p.strip() for p in (text or "").replace("，", ",").split(",") if p.strip()]
+
+
+def question_choices():
+    from portal.services.followups import QUESTIONS
+    return [(key, label) for key, (label, _scale) in QUESTIONS.items()]
+
+
 class RuleForm(BaseForm):
     name = StringField(_l("Name"), validators=[not_blank(_l("Name the rule.")), Length(max=60)])
     event = SelectField(_l("After"), choices=EVENT_CHOICES)
@@ -42,5 +74,5 @@ class RuleForm(BaseForm):
     offset_days = IntegerField(_l("Days after"), validators=[InputRequired(_l("How many days after?")),
                                                               NumberRange(0, 1100)])
     kind = SelectField(_l("Kind"), choices=KIND_CHOICES)
-    questions = StringField(_l("Questions"), validators=[Optional(), Length(max=300)])
+    questions = KeyListField(_l("Questions"), choices=question_choices)
     active = BooleanField(_l("In use"), default=True)

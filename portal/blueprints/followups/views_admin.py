@@ -8,6 +8,7 @@ from portal.access import allow, load_or_404
 from portal.blueprints.followups import bp
 from portal.blueprints.followups.forms import RuleForm
 from portal.blueprints.followups.loaders import clean_code
+from portal.labels import keys_from_words, keys_text, rule_name
 from portal.models import Followup, FollowupRule, Patient
 from portal.notify.outbox import dispatch
 from portal.services import ServiceError, articles, followups, recalls
@@ -44,9 +45,19 @@ def recall_remind():
     return see_other(url_for("followups.recall_list"), _("%(n)d reminders queued.", n=len(ids)))
 
 
-def _rule_data(form) -> followups.RuleData:
-    return followups.RuleData(form.name.data or "", form.event.data, form.applies_to.data or "",
-                              form.offset_days.data or 0, form.kind.data, form.questions.data or "", form.active.data)
+def _rule_data(form, rule=None) -> followups.RuleData:
+    kind = "visit_type" if form.event.data == "visit_type" else "mark"
+    applies = keys_from_words(form.applies_to.data or "", kind)  # typed in the reader's words
+    return followups.RuleData(_rule_name(form.name.data or "", rule), form.event.data, applies,
+                              form.offset_days.data or 0, form.kind.data, form.questions.text, form.active.data)
+
+
+def _rule_name(typed: str, rule) -> str:
+    """A default rule keeps its key (read in each reader's language) while the manager leaves its
+    name as shown; a name the manager types becomes the clinic's own."""
+    if rule is not None and rule.name in followups.RULE_NAME_LABELS and typed.strip() == rule_name(rule):
+        return rule.name
+    return typed
 
 
 @bp.route("/followups/rules", methods=["GET", "POST"])
@@ -71,9 +82,12 @@ def rules():
 def rule_edit(code):
     rule = load_or_404(FollowupRule, "followup.rules", code=clean_code(code))
     form = RuleForm(obj=rule)
+    if request.method == "GET":
+        form.name.data = rule_name(rule)  # a default rule's name in the reader's words
+        form.applies_to.data = keys_text(rule.applies_to, "visit_type" if rule.event == "visit_type" else "mark", ", ")
     if form.validate_on_submit():
         try:
-            followups.save_rule(_rule_data(form), current_user, rule)
+            followups.save_rule(_rule_data(form, rule), current_user, rule)
         except ServiceError as err:
             apply_service_error(form, err)
         else:
