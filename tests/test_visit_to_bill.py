@@ -184,3 +184,32 @@ def test_to_bill_page_runs_the_same_statements_for_one_bill_or_many(app, staff, 
     for name in ("周二", "周三", "周四", "周五"):
         bill_of(app, staff, make_patient(name=name, birth_date=date(1970, 1, 1)), 10000)
     assert statements_of(desk, "/bills/to-bill") == one
+
+
+def test_signs_completions_and_desks_opening_bills_at_once_never_deadlock(app, staff, seated, make_patient):
+    """The desk opening this visit's bill, or other patients' bills, while the doctor signs and
+    the patient leaves the chair: one lock order for all (visit, audit trail, receipt counter)."""
+    from portal.models import Appointment, Visit
+    from portal.services import schedule
+    from tests.clock import clinic_today
+    from tests.races import race
+    others = [make_patient(name=n, birth_date=date(1990, 1, 1)) for n in ("吴一", "吴二", "吴三", "吴四")]
+
+    def prepare(i):
+        return Visit.get_by_id(seated["visit"].id) if i % 4 in (0, 2) else Appointment.get_by_id(seated["appt"].id)
+
+    def work(i, prepared):
+        kind = i % 4
+        if kind == 0:
+            return visits.sign(prepared, staff["doctor"], app.config)
+        if kind == 1:
+            return schedule.change_status(prepared, "completed", staff["frontdesk"], app.config, seen="seated")
+        if kind == 2:
+            return billing.open_bill(prepared.patient, staff["frontdesk"], app.config, clinic_today(), visit=prepared)
+        return billing.open_bill(others[i // 4], staff["frontdesk"], app.config, clinic_today())
+
+    results, errors = race(app, 16, work, prepare=prepare)
+    assert errors == []
+    assert Bill.select().where(Bill.visit == seated["visit"].id).count() == 1
+    assert Bill.select().where(Bill.visit.is_null()).count() == 4
+    assert len({b.receipt_no for b in Bill.select()}) == 5

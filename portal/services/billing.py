@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import Case, fn
 
 from portal import audit
-from portal.db import unit_of_work
+from portal.db import is_postgres, unit_of_work
 from portal.models import (Bill, BillLine, BenefitUse, Membership, Patient, Payment, Procedure, Visit,
                            VisitProcedure, new_code, utcnow)
 from portal.models.billing import METHODS, MONEY_METHODS
@@ -109,6 +109,12 @@ def open_bill(patient: Patient, actor, config, on: date, visit: Visit | None = N
         if existing:
             return existing
     with unit_of_work():
+        if visit is not None:  # the desk, the signature and the patient leaving the chair take turns
+            locked(Visit, visit.id)
+            existing = Bill.get_or_none(Bill.visit == visit)
+            if existing:
+                return existing
+        _audit_turn()
         m = Membership.get_or_none(Membership.patient == patient)
         tier = m.tier if m else ""
         from portal.services.counters import receipt_no  # the year's locked counter row (issue 12)
@@ -125,6 +131,17 @@ def open_bill(patient: Patient, actor, config, on: date, visit: Visit | None = N
         audit.record("create", patient=patient, object_type="bill", object_ref=bill.code,
                      detail={"visit": visit.code if visit else None}, actor=actor)
     return bill
+
+
+def _audit_turn() -> None:
+    """One lock order for everything that makes a bill: the visit row, then the audit trail's
+    lock (held to commit by whoever writes an audit event), then the receipt counter. Signing a
+    visit or completing its appointment has written to the audit trail before it bills, so a
+    desk opening a bill takes the audit lock before the counter too (PostgreSQL; SQLite's unit
+    of work holds the write lock already)."""
+    if is_postgres():
+        from portal.db import db
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (audit.ADVISORY_LOCK_KEY,))
 
 
 def add_charge(bill: Bill, proc: Procedure, actor, config, on: date) -> None:
@@ -511,6 +528,15 @@ def late_procedures(bill: Bill, visit: Visit, actor, config, on: date) -> list[B
     if fresh.status == "paid" and totals(fresh).due > 0:
         Bill.update(status="open").where(Bill.id == fresh.id, Bill.status == "paid").execute()
     return made
+
+
+def lock_visit_of(appt) -> None:
+    """Completing an appointment bills its visit: the visit row is locked first, before the
+    appointment's own change writes the audit trail (whose lock is held to commit). Signing and
+    ticking take the visit, then the audit: one order for all, so none waits on the other in a
+    circle (PostgreSQL; SQLite's unit of work holds the write lock already)."""
+    if is_postgres():
+        list(Visit.select(Visit.id).where(Visit.appointment == appt.id).for_update())
 
 
 def on_appointment_completed(appt, actor, config) -> Bill | None:
