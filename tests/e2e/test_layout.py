@@ -4,7 +4,7 @@ accessibility violation. The pages are the route walk's (tests/test_access_matri
 route the role may open, filled in with the walk's sample records.
 
 To look at a few pages only (and save their screenshots): LAYOUT_PAGES=/members,/chart (URL
-substrings) and -k manager.
+substrings) and LAYOUT_ROLES=manager,doctor.
 
 axe-core comes from npm (package.json, `make assets`) and is read from node_modules; it is added
 to each page as an init script, which the pages' Content-Security-Policy does not block.
@@ -37,6 +37,15 @@ AXE_RUN = """async () => {
   const result = await axe.run(document, {resultTypes: ["violations"]});
   return result.violations.filter(v => v.impact === "critical" || v.impact === "serious").map(v => (
     {id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(" ") + " " + (n.failureSummary || "").split("\\n").slice(1, 2).join(""))}));
+}"""
+# Touch targets on a phone: controls at least 40 px high (links inside running text are exempt).
+SMALL_TARGETS = """() => {
+  const controls = "button, a.button, select, summary, nav a, .record-tabs a, "
+    + "input:not([type=checkbox]):not([type=radio]):not([type=hidden]):not([type=color])";
+  return [...document.querySelectorAll(controls)].filter(e => {
+    const r = e.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && r.height < 40 && getComputedStyle(e).visibility !== "hidden";
+  }).slice(0, 4).map(e => e.outerHTML.slice(0, 90) + " " + Math.round(e.getBoundingClientRect().height) + "px");
 }"""
 # As a person sees it: fonts loaded, and the page's own scripts have answered the resize.
 SETTLED = "() => document.fonts.ready.then(() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))))"
@@ -94,6 +103,9 @@ def check_page(page, url, label, failures, shot=None):
         if wide:
             failures.append(f"{label} {url} at {size['width']}px: document {wide['scrollWidth']}px wide; "
                             f"widest: {wide['widest']}")
+        small = page.evaluate(SMALL_TARGETS) if size is PHONE else []
+        if small:
+            failures.append(f"{label} {url} at {size['width']}px: touch targets under 40 px: {small}")
         for v in page.evaluate(AXE_RUN):
             failures.append(f"{label} {url} at {size['width']}px: axe {v['impact']} {v['id']}: {v['nodes']}")
         if shot:
@@ -122,12 +134,12 @@ def test_login_page_fits_and_passes_axe(browser, site):
         context.close()
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_every_page_of_the_role_fits_a_phone_and_a_tablet_and_passes_axe(app, browser, site, samples, role):  # noqa: F811
+def walk_role(app, browser, site, samples, role, failures):  # noqa: F811
+    """One browser context for the role: sign in, open every page it may open, check each."""
     context = browser.new_context(viewport=PHONE, base_url=site, locale="zh-CN" if LANGUAGE[role] == "zh_CN" else "en-US")
     context.set_default_timeout(TIMEOUT_MS)
     context.add_init_script(path=_axe_source())
-    failures, checked = [], 0
+    checked = 0
     try:
         context.add_cookies([{"name": "lang", "value": LANGUAGE[role], "url": site}])
         page = context.new_page()
@@ -146,5 +158,58 @@ def test_every_page_of_the_role_fits_a_phone_and_a_tablet_and_passes_axe(app, br
             checked += 1
     finally:
         context.close()
-    assert not failures, f"{len(failures)} problems on {checked} pages:\n" + "\n".join(failures)
-    assert checked >= (1 if os.environ.get("LAYOUT_PAGES") else 10), checked
+    return checked
+
+
+def test_every_page_of_every_role_fits_a_phone_and_a_tablet_and_passes_axe(app, browser, site, samples):  # noqa: F811
+    """The walk's records are made once; each role then walks its pages in its own context."""
+    roles = [r for r in ROLES if r in os.environ.get("LAYOUT_ROLES", ",".join(ROLES)).split(",")]
+    failures, checked = [], {}
+    for role in roles:
+        checked[role] = walk_role(app, browser, site, samples, role, failures)
+    assert not failures, f"{len(failures)} problems on {sum(checked.values())} pages:\n" + "\n".join(failures)
+    assert all(n >= (1 if os.environ.get("LAYOUT_PAGES") else 10) for n in checked.values()), checked
+
+
+def test_patient_link_pages_are_phone_first_and_pass_axe(app, browser, site, staff):
+    """The patient's own pages (/p/…), in Chinese as patients get them: the link's landing page,
+    the check, the personal centre and a family member's page; then a link that no longer works."""
+    from portal.services import patient_links as links
+    from tests.report_fixtures import demo_adult, demo_child
+    with app.app_context():
+        child = demo_child(staff)
+        from portal.services import patients as registry
+        family = registry.create_family("王家", child, staff["frontdesk"])
+        adult = demo_adult(staff, family)
+        with app.test_request_context():
+            token = links.issue(child, "patient", staff["frontdesk"], app.config).token
+    context = browser.new_context(viewport=PHONE, base_url=site, locale="zh-CN")
+    context.set_default_timeout(TIMEOUT_MS)
+    context.add_init_script(path=_axe_source())
+    context.add_cookies([{"name": "lang", "value": "zh_CN", "url": site}])
+    failures = []
+    try:
+        page = context.new_page()
+        page.goto(f"/p/{token}")
+        check_page(page, "/p/<token>", "patient", failures, shot="patient-open")
+        page.set_viewport_size(PHONE)
+        page.click("main button[type=submit], form button[type=submit]")
+        page.wait_for_url("**/p/check")
+        check_page(page, "/p/check", "patient", failures, shot="patient-check")
+        page.set_viewport_size(PHONE)
+        page.fill("#answer", child.birth_date.isoformat())
+        page.click("form.pform button[type=submit]")
+        page.wait_for_url("**/p/home")
+        check_page(page, "/p/home", "patient", failures, shot="patient-home")
+        page.set_viewport_size(PHONE)
+        others = page.locator(".pmembers a:not([aria-current])")
+        if others.count():
+            others.first.click()
+            page.wait_for_url("**/p/people/**")
+            check_page(page, "/p/people/<code>", "patient", failures, shot="patient-person")
+        page.goto("/p/not-a-real-token")
+        check_page(page, "/p/<bad token>", "patient", failures)
+    finally:
+        context.close()
+    assert adult.name  # the family has a second member to switch to
+    assert not failures, "\n".join(failures)
