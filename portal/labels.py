@@ -336,6 +336,8 @@ def audit_detail_text(detail: str) -> str:
     for key, value in data.items():
         if isinstance(value, bool) or value is None:
             value = str(YES_NO[value])
+        elif key == "reason" and isinstance(value, str):
+            value = gift_reason_text(value)  # a gift handed over for a desk task keeps the task's key
         elif isinstance(value, (list, dict)):
             value = ", ".join(_any_label(v) for v in (value if isinstance(value, list) else value.keys()))
         else:

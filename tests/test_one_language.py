@@ -304,6 +304,7 @@ def test_generated_texts_are_keys_read_in_the_readers_language(app):
         assert "VIP会员" in labels.desk_task_text(task) and "¥100.00" in labels.desk_task_text(task)
         assert labels.keys_text("pain,swelling", "question") == "疼痛、肿胀"
         assert labels.audit_detail_text('{"warnings": ["pain"], "lang": "en"}') == "预警症状: 疼痛; 语言: 英文"
+        assert "VIP会员" in labels.audit_detail_text('{"reason": "{\\"tier\\": \\"vip\\", \\"value\\": 10000}"}')
 
 
 @pytest.fixture()

@@ -68,7 +68,7 @@ def question_choices():
 
 
 class RuleForm(BaseForm):
-    name = StringField(_l("Name"), validators=[not_blank(_l("Name the rule.")), Length(max=60)])
+    name = StringField(_l("Rule name"), validators=[not_blank(_l("Name the rule.")), Length(max=60)])
     event = SelectField(_l("After"), choices=EVENT_CHOICES)
     applies_to = StringField(_l("Applies to"), validators=[Optional(), Length(max=200)])
     offset_days = IntegerField(_l("Days after"), validators=[InputRequired(_l("How many days after?")),
