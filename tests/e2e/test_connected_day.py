@@ -17,7 +17,7 @@ With PORTAL_TOUR_DIR set (e.g. docs/tour) it writes the README's tour screenshot
 """
 import os
 import subprocess
-from datetime import date, time as hour_min, timedelta
+from datetime import date, datetime, time as hour_min, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,10 +28,11 @@ from portal.models import Appointment, Bill, Chair, ChartEntry, Followup, Paymen
 from portal.services import shifts
 from tests import factories
 from tests.clock import clinic_today
+from tests.test_home_pages import _appt
 
 pytestmark = [pytest.mark.e2e, pytest.mark.clock("2026-06-10 08:30")]  # a Wednesday morning
 
-WALK_BUDGET = 71  # user actions (clicks, fills, keys, selects, typed URLs) the whole day takes now
+WALK_BUDGET = 72  # user actions (clicks, fills, keys, selects, typed URLs) the whole day takes now
 TOUR_DIR = os.environ.get("PORTAL_TOUR_DIR")
 
 
@@ -102,6 +103,9 @@ def clinic_day(live_app, chinese):
         factories.patient(desk, name="张晓梅", sex="F", birth_date=date(1988, 7, 1), phone="13811112222")
         patient = factories.patient(desk, name="张小明", birth_date=date(1990, 3, 8), phone="13833334444",
                                     consents={"reminders": True, "treatment": True})
+        _appt(factories.patient(desk, name="李华", birth_date=date(1975, 11, 2)), doctor, chair, "10:00")
+        _appt(factories.patient(desk, name="王芳", sex="F", birth_date=date(1958, 4, 9)), doctor, chair, "11:00",
+              minutes=45, visit_type="recall", confirmed_at=datetime(2026, 6, 9, 2, 0))
     return patient
 
 
@@ -199,6 +203,7 @@ def test_one_patient_whole_day(live_app, web, clinic_day, clock, tmp_path):
     doctor.wait_for_url(visit_url)
     act.fill(doctor.get_by_label("主诉"), "左下后牙遇冷酸痛一周")
     act.fill(doctor.get_by_label("诊断"), "36 龋病（O）")
+    act.fill(doctor.get_by_label("处置"), "36 树脂充填")
     act.click(doctor.get_by_role("button", name="保存病历"))
 
     # The nurse, chair-side: the filling's protocol, step by step.
@@ -212,12 +217,14 @@ def test_one_patient_whole_day(live_app, web, clinic_day, clock, tmp_path):
     for n in range(1, 7):
         act.click(run.get_by_role("button", name="已完成").first)
         expect(run.locator(".badge")).to_contain_text(f"已完成{n}/6步")
+    run.scroll_into_view_if_needed()
+    shot(nurse, "05-protocol")
 
     # 09:20: the doctor signs the visit: the notes lock, and its bill is made.
     clock.set(f"{today} 09:20")
     act.click(doctor.get_by_role("button", name="签名并锁定"))
     expect(doctor.locator(".flash")).to_contain_text("已签名")
-    shot(doctor, "05-visit-signed")
+    shot(doctor, "06-visit-signed")
     visit = Visit.get(Visit.patient == patient.id)
     assert visit.status == "signed" and visit.appointment_id == appt.id
 
@@ -230,12 +237,12 @@ def test_one_patient_whole_day(live_app, web, clinic_day, clock, tmp_path):
     act.click(desk.get_by_role("navigation", name="主导航").get_by_role("link", name="首页"))
     act.click(desk.get_by_role("link", name="全部待收费账单"))
     bill = Bill.get(Bill.patient == patient.id)
-    shot(desk, "06-to-bill")
+    shot(desk, "07-to-bill")
     act.click(desk.get_by_role("link", name=bill.receipt_no))
     expect(desk.locator("#bill-body")).to_contain_text("¥410.00")  # the filling and the registration fee
     act.fill(desk.get_by_label("现金"), "110")
     act.fill(desk.get_by_label("微信支付"), "300")
-    shot(desk, "07-payment")
+    shot(desk, "08-payment")
     act.click(desk.get_by_role("button", name="登记收款"))
     expect(desk.locator(".flash")).to_contain_text("收款已登记")
     expect(desk.locator(".badge.big")).to_contain_text("已付款")
@@ -244,7 +251,7 @@ def test_one_patient_whole_day(live_app, web, clinic_day, clock, tmp_path):
 
     # The receipt, and its PDF.
     act.click(desk.get_by_role("link", name="收据"))
-    shot(desk, "08-receipt")
+    shot(desk, "09-receipt")
     got = act.download(desk, desk.get_by_role("link", name="PDF 文件", exact=True))
     assert got.ok and got.headers["content-type"] == "application/pdf"
     pdf = tmp_path / "receipt.pdf"
@@ -258,7 +265,7 @@ def test_one_patient_whole_day(live_app, web, clinic_day, clock, tmp_path):
     consultant = sign_in(web, act, "consultant")
     menu(act, consultant, "患者关怀", "回访")
     expect(consultant.get_by_role("main")).to_contain_text("张小明")
-    shot(consultant, "09-followup")
+    shot(consultant, "10-followup")
     call = Followup.get(Followup.patient == patient.id, Followup.due_date == today + timedelta(days=2))
     assert call.status == "open"
 
