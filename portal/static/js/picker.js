@@ -1,6 +1,6 @@
 // The patient picker (templates/macros/picker.html): a combobox whose listbox htmx fills from
 // /patients/pick as the person types. This file adds the choosing: arrow keys move through the
-// options, Enter or a tap/click chooses, Escape closes. A chosen patient's code goes into the
+// options, Enter or a tap/click chooses (Enter alone takes a single match), Escape closes. A chosen patient's code goes into the
 // hidden input, which then carries the field's name; typing again gives the name back to the
 // text. Without this file the typed text is submitted and the server resolves it.
 (function () {
@@ -90,9 +90,9 @@
       if (next >= all.length) next = 0;
       setActive(p, all[next]);
     } else if (event.key === "Enter") {
-      if (isOpen && current >= 0) {
+      if (isOpen && (current >= 0 || all.length === 1)) {  // one match: Enter takes it
         event.preventDefault();  // choose, do not submit the form
-        choose(p, all[current]);
+        choose(p, all[current >= 0 ? current : 0]);
       }
     } else if (event.key === "Escape") {
       if (isOpen || p.root.querySelector(".picker-msg")) {
