@@ -92,7 +92,7 @@ def shot(page, name):
 @pytest.fixture()
 def clinic_day(live_app, chinese):
     """The clinic as it stands on the morning: the catalogue with its protocols, a doctor on shift
-    in chair 1 from 09:00 to 12:00, and 张小明, registered earlier, with two namesakes by initials."""
+    in chair 1 from 09:00 to 12:00, and 张小明, registered earlier (张晓梅 shares his initials), with two others booked later that morning."""
     from portal.demo_clinical import seed_catalogue
     with live_app.app_context():
         seed_catalogue()
@@ -199,7 +199,7 @@ def test_one_patient_whole_day(live_app, web, clinic_day, clock, tmp_path):
     assert (entry.tooth, entry.kind, entry.surfaces) == (36, "caries", "O") and entry.visit_id is not None
     # Back to the visit: the notes.
     act.click(doctor.get_by_role("link", name="就诊记录"))
-    act.click(doctor.get_by_role("main").get_by_role("link", name=str(today.year), exact=False).first)
+    act.click(doctor.get_by_role("main").get_by_role("link", name=f"{today.year}年{today.month}月{today.day}日"))
     doctor.wait_for_url(visit_url)
     act.fill(doctor.get_by_label("主诉"), "左下后牙遇冷酸痛一周")
     act.fill(doctor.get_by_label("诊断"), "36 龋病（O）")
@@ -220,16 +220,16 @@ def test_one_patient_whole_day(live_app, web, clinic_day, clock, tmp_path):
     run.scroll_into_view_if_needed()
     shot(nurse, "05-protocol")
 
-    # 09:20: the doctor signs the visit: the notes lock, and its bill is made.
-    clock.set(f"{today} 09:20")
+    # 09:15: the doctor signs the visit: the notes lock, and its bill is made.
+    clock.set(f"{today} 09:15")
     act.click(doctor.get_by_role("button", name="签名并锁定"))
     expect(doctor.locator(".flash")).to_contain_text("已签名")
     shot(doctor, "06-visit-signed")
     visit = Visit.get(Visit.patient == patient.id)
     assert visit.status == "signed" and visit.appointment_id == appt.id
 
-    # 09:22: he leaves the chair; the desk completes the visit and takes payment from the to-bill queue.
-    clock.set(f"{today} 09:22")
+    # 09:16: he leaves the chair; the desk completes the visit and takes payment from the to-bill queue.
+    clock.set(f"{today} 09:16")
     act.click(desk.get_by_role("navigation", name="主导航").get_by_role("link", name="首页"))
     act.click(desk.get_by_role("link", name="到诊签到").first)
     act.click(desk.locator("tr", has_text="张小明").get_by_role("button", name="完成"))
