@@ -1,9 +1,15 @@
 """Alerts where the patient is (issue 13): allergies, medical alerts, clinical-alert tags and VIP
 for any number of patients in a constant number of statements; the badge macro says it in words."""
+from datetime import datetime, time, timedelta
+
 from flask import render_template_string
 
-from portal.models import Patient, PatientTag, Tag
+from portal.models import Chair, Patient, PatientTag, Tag, new_code
+from portal.services import schedule as booking
+from portal.services import shifts
 from portal.services.alerts import alerts_for
+from tests.clock import clinic_today
+from tests.schedule_fixtures import next_weekday
 from tests.statements import StatementCounter
 
 
@@ -57,3 +63,40 @@ def test_badges_say_it_in_words_with_the_detail(app, make_patient):
         empty = render_template_string('{% from "macros/alerts.html" import alert_badges %}{{ alert_badges([]) }}')
     assert "Allergy" in html and 'title="Allergies: 青霉素"' in html and "sr-only" in html
     assert empty.strip() == ""
+
+
+def test_badges_on_the_day_grid_appointment_page_and_my_day(app, as_role, staff, make_patient):
+    chair = Chair.create(code=new_code(6), name="Chair 1", sort_order=1)
+    day = next_weekday(2)
+    shifts.add_pattern(staff["doctor"], day.weekday(), time(9), time(12), clinic_today() - timedelta(days=7))
+    p = make_patient(name="过敏者", allergies="青霉素")
+    _tag(p, "抗凝药")
+    with app.test_request_context():
+        appt = booking.book(staff["frontdesk"], p, staff["doctor"], chair, datetime.combine(day, time(10)), 30,
+                            "revisit", app.config)
+    grid = as_role("frontdesk").get(f"/schedule?date={day.isoformat()}").get_data(as_text=True)
+    assert 'title="Allergies: 青霉素"' in grid and "抗凝药" in grid
+    page = as_role("nurse").get(f"/appointments/{appt.code}").get_data(as_text=True)
+    heading = page[page.index("<h1>"):page.index("</h1>")]
+    assert "Allergy" in heading and "抗凝药" in heading
+    mine = as_role("doctor").get(f"/schedule/mine?date={day.isoformat()}").get_data(as_text=True)
+    assert 'title="Allergies: 青霉素"' in mine
+    consultant = as_role("consultant").get(f"/appointments/{appt.code}").get_data(as_text=True)
+    assert "青霉素" not in consultant and "抗凝药" in consultant  # tags yes, medical text no
+
+
+def test_a_tag_made_a_clinical_alert_reaches_the_kept_grid(app, as_role, staff, make_patient):
+    chair = Chair.create(code=new_code(6), name="Chair 1", sort_order=1)
+    day = next_weekday(2)
+    shifts.add_pattern(staff["doctor"], day.weekday(), time(9), time(12), clinic_today() - timedelta(days=7))
+    p = make_patient(name="孕妇")
+    _tag(p, "孕期", clinical=False)
+    with app.test_request_context():
+        booking.book(staff["frontdesk"], p, staff["doctor"], chair, datetime.combine(day, time(10)), 30,
+                     "revisit", app.config)
+    desk = as_role("frontdesk")
+    url = f"/schedule?date={day.isoformat()}"
+    assert "孕期" not in desk.get(url).get_data(as_text=True)
+    assert "孕期" not in desk.get(url).get_data(as_text=True)  # kept
+    Tag.update(clinical_alert=True).where(Tag.name == "孕期").execute()
+    assert "孕期" in desk.get(url).get_data(as_text=True)
