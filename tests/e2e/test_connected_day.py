@@ -92,14 +92,16 @@ def shot(page, name):
 @pytest.fixture()
 def clinic_day(live_app, chinese):
     """The clinic as it stands on the morning: the catalogue with its protocols, a doctor on shift
-    in chair 1 from 09:00 to 12:00, and 张小明, registered earlier (张晓梅 shares his initials), with two others booked later that morning."""
+    in chair 1 from 09:00 to 12:00, 张小明, registered earlier (张晓梅 shares his initials), and two
+    other patients booked later that morning."""
     from portal.demo_clinical import seed_catalogue
     with live_app.app_context():
         seed_catalogue()
         desk, doctor = Staff.get(Staff.username == "frontdesk"), Staff.get(Staff.username == "doctor")
         chair = Chair.create(code=new_code(6), name="1号椅", sort_order=1)
         for weekday in range(7):
-            shifts.add_pattern(doctor, weekday, hour_min(9), hour_min(12), clinic_today() - timedelta(days=1), chair=chair)
+            shifts.add_pattern(doctor, weekday, hour_min(9), hour_min(12), clinic_today() - timedelta(days=1),
+                               chair=chair)
         factories.patient(desk, name="张晓梅", sex="F", birth_date=date(1988, 7, 1), phone="13811112222")
         patient = factories.patient(desk, name="张小明", birth_date=date(1990, 3, 8), phone="13833334444",
                                     consents={"reminders": True, "treatment": True})
