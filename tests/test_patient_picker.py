@@ -129,7 +129,7 @@ def test_statements_per_pick_do_not_depend_on_rows_found(as_role, make_patient):
 
 def test_find_one_accepts_code_chart_number_shown_label_and_unique_name_or_phone(people):
     p = people["zw"]
-    for ref in (p.code, p.code.lower(), p.chart_no, f" {p.chart_no} ", f"周伟 · {p.chart_no}", "周伟",
+    for ref in (p.code, p.code.lower(), p.chart_no, f" {p.chart_no} ", f"M{p.chart_no}", f"周伟 · {p.chart_no}", "周伟",
                 "13900001111", "139 0000 1111"):
         assert registry.find_one(ref) == p, ref
     assert registry.find_one("") is None and registry.find_one("   ") is None

@@ -214,7 +214,7 @@ PICK_HELP = _l("Type a chart number, the full name or the full phone number, or 
 
 def find_one(ref: str) -> Patient | None:
     """The one patient a typed field names (the patient picker's value, or what a person typed
-    without JavaScript): a patient code or a chart number; else an exact full name or full phone
+    without JavaScript): a patient code, a chart number or a member card number; else an exact full name or full phone
     number that exactly one patient has. None for an empty field; ServiceError (naming what to
     type) when nobody or more than one patient matches."""
     ref = re.sub(r"\s+", " ", (ref or "").strip())[:40]
@@ -222,7 +222,9 @@ def find_one(ref: str) -> Patient | None:
         return None
     key = ref.upper()
     if re.fullmatch(r"[A-Z0-9]{1,20}", key):
-        found = Patient.get_or_none((Patient.code == key) | (Patient.chart_no == key))
+        # a code, a chart number, or a member card number (M + the chart number, tiers.card_no)
+        chart_no = key[1:] if re.fullmatch(r"M\d{6,12}", key) else key
+        found = Patient.get_or_none((Patient.code == key) | (Patient.chart_no == chart_no))
         if found is not None:
             return found
     shown = re.fullmatch(r"(.+?)\s*·\s*(\d{6,12})", ref)  # as the picker shows a choice: 张小明 · 2026000123

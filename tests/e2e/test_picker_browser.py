@@ -30,8 +30,10 @@ def _type(page, selector, text, full=None):
         url = urlsplit(r.url)
         return url.path == "/patients/pick" and (full or text) in parse_qs(url.query).get("patient", [])
 
-    with page.expect_response(answers):
+    with page.expect_response(answers) as info:
         page.locator(selector).press_sequentially(text, delay=40)
+    # only the field itself is sent: not the form around it (no CSRF token in a URL or a log)
+    assert set(parse_qs(urlsplit(info.value.url).query, keep_blank_values=True)) == {"field", "key", "patient"}
 
 
 @pytest.fixture()
