@@ -63,7 +63,7 @@ OVERFLOW = """() => {
 
 
 @pytest.fixture()
-def site(app, staff, samples):  # noqa: F811
+def site(app, staff):
     app.config["WTF_CSRF_ENABLED"] = True
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -213,3 +213,29 @@ def test_patient_link_pages_are_phone_first_and_pass_axe(app, browser, site, sta
         context.close()
     assert adult.name  # the family has a second member to switch to
     assert not failures, "\n".join(failures)
+
+
+def test_phone_menu_folds_behind_a_button(browser, site):
+    context = browser.new_context(viewport=PHONE, base_url=site, locale="en-US")
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        sign_in(page, "manager")
+        toggle, nav = page.locator(".topbar .navtoggle"), page.locator("nav.mainnav")
+        assert toggle.is_visible() and toggle.get_attribute("aria-expanded") == "false" and not nav.is_visible()
+        assert toggle.bounding_box()["height"] >= 40
+        toggle.click()
+        assert toggle.get_attribute("aria-expanded") == "true" and nav.is_visible()
+        links = nav.locator("> a")
+        assert links.count() >= 3 and all(links.nth(i).bounding_box()["height"] >= 40 for i in range(links.count()))
+        nav.locator("details.navmenu > summary").first.click()   # a sub-menu opens inside the column
+        menu = nav.locator("details.navmenu[open] .menu").first
+        assert menu.is_visible() and menu.bounding_box()["x"] + menu.bounding_box()["width"] <= PHONE["width"]
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=ARTIFACTS / "layout-menu-open-390.png")
+        page.keyboard.press("Escape")
+        assert toggle.get_attribute("aria-expanded") == "false" and not nav.is_visible()
+        page.set_viewport_size(TABLET)
+        assert not toggle.is_visible() and nav.is_visible()
+    finally:
+        context.close()
