@@ -140,3 +140,12 @@ def test_week_statements_do_not_grow_with_visits(app, as_role, staff, clinic, ma
     assert few == many, (few, many)
     assert statements_of(desk, _url(clinic, by="chair")) <= many + 1
     assert Appointment.select().count() == 10
+
+
+def test_days_gone_by_offer_no_free_time(app, as_role, staff, clinic, clock):
+    day = clinic["day"]  # a Wednesday ahead: on that Wednesday, Monday and Tuesday are past
+    clock.set(f"{day.isoformat()} 08:00")
+    page = as_role("frontdesk").get(_url(clinic)).get_data(as_text=True)
+    for past in (day - timedelta(days=2), day - timedelta(days=1)):
+        assert f"start={past.isoformat()}T" not in page
+    assert f"start={day.isoformat()}T09:00" in page and f"start={(day + timedelta(days=1)).isoformat()}T09:00" in page

@@ -52,11 +52,12 @@ def week():
     doctor_id = _doctor_filter()
     by = "doctor" if doctor_id or request.args.get("by") != "chair" else "chair"
     viewer = current_user._get_current_object()
-    key = ("week", monday, by, doctor_id, viewer.id, str(get_locale()))
-    book_html = schedule_cache.grid_cache().get_or_build(key, lambda: _draw_week(monday, by, doctor_id, viewer))
+    today = local_today()  # days gone by offer no free time: part of the key
+    key = ("week", monday, by, doctor_id, viewer.id, str(get_locale()), today)
+    book_html = schedule_cache.grid_cache().get_or_build(key, lambda: _draw_week(monday, by, doctor_id, viewer, today))
     audit.record("read", object_type="schedule", object_ref=f"week:{monday.isoformat()}")
     return render("schedule/week.html", monday=monday, sunday=monday + timedelta(days=6), by=by,
-                  doctor_id=doctor_id, doctors=doctor_choices(), book_html=book_html, today=local_today(),
+                  doctor_id=doctor_id, doctors=doctor_choices(), book_html=book_html, today=today,
                   prev_week=monday - timedelta(days=7), next_week=monday + timedelta(days=7))
 
 
@@ -65,7 +66,7 @@ def _doctor_filter() -> int | None:
     return int(raw) if raw.isdigit() and len(raw) < 10 else None
 
 
-def _draw_week(monday, by, doctor_id, viewer) -> Markup:
+def _draw_week(monday, by, doctor_id, viewer, today) -> Markup:
     book = schedule_board.week_book(monday, by, current_app.config, doctor_id=doctor_id,
                                     medical=can(viewer, "patient.medical.view"))
     for row in book["rows"]:
@@ -73,7 +74,7 @@ def _draw_week(monday, by, doctor_id, viewer) -> Markup:
             for entry in cell.entries:
                 if isinstance(entry, schedule_board.Block):
                     entry.visible = can(viewer, "patient.read", entry.appt.patient)
-    return Markup(render_template("schedule/_week_table.html", book=book, by=book["by"], today=local_today()))
+    return Markup(render_template("schedule/_week_table.html", book=book, by=book["by"], today=today))
 
 
 @bp.route("/schedule/mine")
