@@ -47,6 +47,20 @@ SMALL_TARGETS = """() => {
     return r.width > 0 && r.height > 0 && r.height < 40 && getComputedStyle(e).visibility !== "hidden";
   }).slice(0, 4).map(e => e.outerHTML.slice(0, 90) + " " + Math.round(e.getBoundingClientRect().height) + "px");
 }"""
+# Chinese squeezed to one character a line: a box with two or more CJK characters whose text is
+# laid out narrower than two characters (visually hidden labels aside).
+ONE_CHAR_LINES = """() => {
+  const found = [];
+  for (const e of document.querySelectorAll("main th, main td, main dt, main dd, main label, main button, main a, main li, main p, main h1, main h2, main h3, main span")) {
+    const text = (e.innerText || "").trim();
+    if ((text.match(/[\\u3400-\\u9fff]/g) || []).length < 2 || e.getBoundingClientRect().width <= 2) continue;
+    const range = document.createRange(); range.selectNodeContents(e);
+    const box = range.getBoundingClientRect(), em = parseFloat(getComputedStyle(e).fontSize);
+    if (box.width > 0 && box.width < 1.9 * em && box.height > 1.9 * em) found.push(e.tagName.toLowerCase() + " " + text.slice(0, 12));
+    if (found.length >= 3) break;
+  }
+  return found;
+}"""
 # As a person sees it: fonts loaded, and the page's own scripts have answered the resize.
 SETTLED = "() => document.fonts.ready.then(() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))))"
 OVERFLOW = """() => {
@@ -103,6 +117,9 @@ def check_page(page, url, label, failures, shot=None):
         if wide:
             failures.append(f"{label} {url} at {size['width']}px: document {wide['scrollWidth']}px wide; "
                             f"widest: {wide['widest']}")
+        squeezed = page.evaluate(ONE_CHAR_LINES)
+        if squeezed:
+            failures.append(f"{label} {url} at {size['width']}px: one character a line: {squeezed}")
         small = page.evaluate(SMALL_TARGETS) if size is PHONE else []
         if small:
             failures.append(f"{label} {url} at {size['width']}px: touch targets under 40 px: {small}")
