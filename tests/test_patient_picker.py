@@ -296,3 +296,17 @@ def test_home_search_fills_results_as_you_type(as_role, people):
     assert 'id="results"' in page and 'hx-target="#results"' in page and 'hx-push-url="false"' in page
     frag = desk.get("/patients?q=zxm", headers={"HX-Request": "true", "HX-Target": "results"}).get_data(as_text=True)
     assert "张小明" in frag and "<html" not in frag
+
+
+def test_letters_search_by_pinyin_among_a_tag_finds_tagged_patients_beyond_the_first_page(app, staff, make_patient):
+    """A broad prefix with a tag: the tagged patients are found even when many untagged ones
+    come first by pinyin."""
+    from portal.models import PatientTag
+    for i in range(25):
+        make_patient(name="王" + "一二三四五六七八九十甲乙丙丁戊己庚辛壬癸子丑寅卯辰"[i], phone=f"1360000{i:04d}")
+    late = make_patient(name="汪洋", phone="13611110000")  # wangyang: after wangyi…, wangjia… by pinyin
+    tag = registry.create_tag("正畸患者", "#0ea5e9", False)
+    PatientTag.create(patient=late, tag=tag)
+    assert [p.id for p in registry.search("wang", limit=8, tag_id=tag.id)] == [late.id]
+    shown = registry.search("wang", limit=8)
+    assert len(shown) == 8 and [p.name_pinyin for p in shown] == sorted(p.name_pinyin for p in shown)

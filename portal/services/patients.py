@@ -190,13 +190,17 @@ def search(q: str, limit: int = 20, tag_id: int | None = None) -> list[Patient]:
         if len(compact) < 2:  # one letter matches a tenth of all patients: wait for the second
             return []
         key = compact.lower()
-        # Two index range scans, each stopping after `limit` rows in its own index's order, merged
-        # and shown by pinyin. One query with OR would have to gather and sort every match: a broad
-        # prefix such as wang or li matches a tenth of the registry (100k patients: 80 ms, not 2).
-        by_pinyin = base.where(_prefix(Patient.name_pinyin, key)).order_by(Patient.name_pinyin, Patient.id)
-        by_initials = base.where(_prefix(Patient.name_initials, key)).order_by(Patient.name_initials, Patient.id)
-        found = {p.id: p for query in (by_pinyin, by_initials) for p in query.limit(limit)}
-        return sorted(found.values(), key=lambda p: (p.name_pinyin, p.name, p.id))[:limit]
+        # Two index range scans (subqueries of one statement), each stopping after `limit` rows in
+        # its own index's order; the page shows their union by pinyin. One scan with OR would have
+        # to gather and sort every match: a broad prefix such as wang or li matches a tenth of the
+        # registry (100k patients: 80 ms instead of 2).
+        tagged_only = _with_tag(tag_id) if tag_id else True
+        by_pinyin = (Patient.select(Patient.id).where(_prefix(Patient.name_pinyin, key), tagged_only)
+                     .order_by(Patient.name_pinyin, Patient.id).limit(limit).alias("by_pinyin"))
+        by_initials = (Patient.select(Patient.id).where(_prefix(Patient.name_initials, key), tagged_only)
+                       .order_by(Patient.name_initials, Patient.id).limit(limit).alias("by_initials"))
+        ids = (pw.Select([by_pinyin], [by_pinyin.c.id]) | pw.Select([by_initials], [by_initials.c.id]))
+        return list(base.where(Patient.id.in_(ids)).order_by(Patient.name_pinyin, Patient.id).limit(limit))
     clean_q = re.sub(r"[^\u3400-\u9fff\u00b7A-Za-z]", "", q)
     if not clean_q:
         return []
