@@ -280,7 +280,8 @@ def move_to_family(patient: Patient, family: Family | None, actor: Staff) -> boo
         Patient.update(family=target).where(Patient.id == patient.id).execute()
         patient.family = family
         if old is not None and old.guarantor_id == patient.id:
-            Family.update(guarantor=None).where(Family.id == old.id).execute()  # the contact left; the family must choose a new one
+            # the contact left; the family must choose a new one
+            Family.update(guarantor=None).where(Family.id == old.id).execute()
         audit.record("update", patient=patient, object_type="family",
                      object_ref=family.code if family else None,
                      detail={"from": old.code if old else None, "to": family.code if family else None})

@@ -139,7 +139,8 @@ def figures(bench_app, password_hash, bench_sizes, bench_requests, request):
              f"{'base p95':>8} | {'p95/base':>8} {'best':>6}"]
     for kind, q in queries.items():
         b = at_big[kind]
-        lines.append(f"{kind:16} {q:>6} | {at_small[kind].rows:>2}/{b.rows:<2} | {at_small[kind].stmts:>2}/{b.stmts:<2} | "
+        s = at_small[kind]
+        lines.append(f"{kind:16} {q:>6} | {s.rows:>2}/{b.rows:<2} | {s.stmts:>2}/{b.stmts:<2} | "
                      f"{statistics.median(b.times) * ms:6.2f} {b.pct(b.times, .95) * ms:6.2f} | "
                      f"{b.pct(b.base, .95) * ms:8.2f} | {b.pct(b.times, .95) / b.pct(b.base, .95):7.1f}× "
                      f"{b.best_ratio95:5.1f}×")
@@ -171,4 +172,5 @@ def test_pick_is_a_small_multiple_of_a_bare_route(figures, kind):
     big = figures["big"][kind]
     assert big.best_ratio95 <= MAX_VS_BASELINE, (
         f"{kind}: pick p95 {big.pct(big.times, .95) * 1000:.1f} ms is "
-        f"{big.pct(big.times, .95) / big.pct(big.base, .95):.1f}× the bare route's (best round {big.best_ratio95:.1f}×)")
+        f"{big.pct(big.times, .95) / big.pct(big.base, .95):.1f}× the bare route's "
+        f"(best round {big.best_ratio95:.1f}×)")

@@ -42,7 +42,8 @@ def desk_day(live_app, frontdesk_staff):
         doctor = Staff.get(Staff.username == "doctor")
         chair = Chair.create(code=new_code(6), name="1号椅")
         for weekday in range(7):
-            shifts.add_pattern(doctor, weekday, hour_min(9), hour_min(12), clinic_today() - timedelta(days=1), chair=chair)
+            shifts.add_pattern(doctor, weekday, hour_min(9), hour_min(12), clinic_today() - timedelta(days=1),
+                               chair=chair)
     return doctor
 
 

@@ -1,8 +1,8 @@
 // The patient picker (templates/macros/picker.html): a combobox whose listbox htmx fills from
 // /patients/pick as the person types. This file adds the choosing: arrow keys move through the
-// options, Enter or a tap/click chooses (Enter alone takes a single match), Escape closes. A chosen patient's code goes into the
-// hidden input, which then carries the field's name; typing again gives the name back to the
-// text. Without this file the typed text is submitted and the server resolves it.
+// options, Enter or a tap/click chooses (Enter alone takes a single match), Escape closes. A
+// chosen patient's code goes into the hidden input, which then carries the field's name; typing
+// again gives the name back to the text. Without this file the typed text is submitted and the server resolves it.
 (function () {
   "use strict";
 
