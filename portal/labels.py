@@ -16,7 +16,7 @@ lower layer can import it).
 import json
 import re
 
-from flask import g, has_request_context
+from flask import g, has_app_context, has_request_context
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -93,7 +93,7 @@ DESK_TASK_LABELS = {"birthday": _l("Birthday: hand over the birthday gift")}
 
 
 def is_en() -> bool:
-    locale = get_locale() if has_request_context() else None
+    locale = get_locale() if has_app_context() else None  # a request, or a printout under force_locale
     return locale is not None and locale.language == "en"
 
 
