@@ -340,3 +340,14 @@ def test_migration_0015_turns_seeded_texts_into_keys(at_0014):
     assert names == {"R1": "first_visit_call", "R2": "implant_first_week", "R3": "我们自己的规则"}
     tags = dict(db.execute_sql("SELECT name, name_en FROM tag").fetchall())
     assert tags == {"牙齿敏感": "Sensitive teeth", "我们的标签": ""}
+
+
+def test_a_clinics_own_tag_may_carry_an_english_name(app, staff):
+    from portal.models import Tag
+    zh = _as(app.test_client(), staff, "manager", "zh_CN")
+    assert zh.post("/admin/tags", data={"name": "洁牙常客", "name_en": "Regular scaling", "color": "#123456"}).status_code == 303
+    assert zh.post("/admin/tags", data={"name": "老朋友", "color": "#123456"}).status_code == 303
+    assert Tag.get(Tag.name == "洁牙常客").name_en == "Regular scaling"
+    en = visible(_as(app.test_client(), staff, "manager", "en").get("/admin/tags").get_data(as_text=True))
+    assert "Regular scaling" in en and "洁牙常客" not in en and "老朋友" in en  # typed without one: as typed
+    assert "洁牙常客" in visible(zh.get("/admin/tags").get_data(as_text=True))

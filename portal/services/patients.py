@@ -322,8 +322,9 @@ def family_members(family: Family) -> list[Patient]:
 
 # --- tags ---------------------------------------------------------------------------------
 
-def create_tag(name: str, color: str, clinical_alert: bool) -> Tag:
-    name = (name or "").strip()
+def create_tag(name: str, color: str, clinical_alert: bool, name_en: str = "") -> Tag:
+    """A clinic's own tag; the English name, if given, is what the English UI shows (portal.labels)."""
+    name, name_en = (name or "").strip(), (name_en or "").strip()[:30]
     if not name or len(name) > 30:
         raise ServiceError(_l("A tag name has 1 to 30 characters."), field="name")
     if not re.fullmatch(r"#[0-9a-fA-F]{6}", color or ""):
@@ -331,7 +332,7 @@ def create_tag(name: str, color: str, clinical_alert: bool) -> Tag:
     if Tag.select().where(Tag.name == name).exists():
         raise ServiceError(_l("This tag already exists."), field="name")
     with unit_of_work():
-        tag = Tag.create(name=name, color=color.lower(), clinical_alert=clinical_alert)
+        tag = Tag.create(name=name, name_en=name_en, color=color.lower(), clinical_alert=clinical_alert)
         audit.record("create", object_type="tag", object_ref=tag.id, detail={"name": name})
     return tag
 

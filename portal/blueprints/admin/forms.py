@@ -28,6 +28,7 @@ class ActiveForm(BaseForm):
 
 class TagForm(BaseForm):
     name = StringField(_l("Tag"), validators=[not_blank(_l("Enter the tag's name.")), Length(max=30)])
+    name_en = StringField(_l("English name (optional)"), validators=[Optional(), Length(max=30)])
     color = StringField(_l("Colour"), default="#0ea5e9", validators=[DataRequired(), Length(max=7)])
     clinical_alert = BooleanField(_l("Show to doctor and nurse before every visit"))
 

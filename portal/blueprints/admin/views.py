@@ -86,7 +86,8 @@ def tags():
     form = TagForm()
     if form.validate_on_submit():
         try:
-            tag = registry.create_tag(form.name.data, form.color.data, form.clinical_alert.data)
+            tag = registry.create_tag(form.name.data, form.color.data, form.clinical_alert.data,
+                                      name_en=form.name_en.data or "")
         except ServiceError as err:
             apply_service_error(form, err)
         else:
