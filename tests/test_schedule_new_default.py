@@ -51,3 +51,27 @@ def test_a_start_asked_for_is_kept(as_role, clinic, clock):
     clock.set(f"{clinic['day'].isoformat()} 10:07")
     assert _proposed(as_role("frontdesk"), start=f"{clinic['day'].isoformat()}T16:00") == \
         (clinic["day"].isoformat(), "16:00")
+
+
+def _selected_doctor(client, **args):
+    import re
+    query = "&".join(f"{k}={v}" for k, v in args.items())
+    page = client.get(f"/appointments/new?{query}").get_data(as_text=True)
+    select = re.search(r'<select[^>]*name="doctor".*?</select>', page, re.S).group(0)
+    chosen = re.search(r'<option[^>]*selected[^>]*value="(\d+)"|<option[^>]*value="(\d+)"[^>]*selected', select)
+    return int(chosen.group(1) or chosen.group(2)) if chosen else None
+
+
+def test_a_free_cell_of_the_grid_by_chair_proposes_the_doctor_on_shift_and_free(
+        app, as_role, staff, clinic, make_patient, clock):
+    """The grid drawn by chair carries chair and start but no doctor: the form proposes a doctor
+    working then who has no visit then (not simply the first in the list, who may be off)."""
+    doctors = sorted(clinic["doctors"], key=lambda d: d.display_name)
+    desk = as_role("frontdesk")
+    start = f"{clinic['day'].isoformat()}T10:00"
+    chair = clinic["chairs"][0].id
+    assert _selected_doctor(desk, chair=chair, start=start, minutes=30) == doctors[0].id
+    _book(app, staff, clinic, make_patient, 10, 0, doctor=clinic["doctors"].index(doctors[0]))
+    assert _selected_doctor(desk, chair=chair, start=start, minutes=30) == doctors[1].id
+    # Nobody works at 12:30 (lunch): no doctor is proposed rather than one who is off.
+    assert _selected_doctor(desk, chair=chair, start=f"{clinic['day'].isoformat()}T12:30", minutes=30) is None

@@ -320,3 +320,25 @@ def next_free_start(doctor: Staff, minutes: int, now_local: datetime, config, ch
     base = now_local.replace(second=0, microsecond=0)
     late = (base.hour * 60 + base.minute) % step
     return (base + timedelta(minutes=step - late) if late or now_local > base else base), None
+
+
+def doctor_on_shift(start_local: datetime, minutes: int, chair_id: int | None, tz: str) -> int | None:
+    """Whose free time a cell of the grid drawn by chair is: the first doctor (by name) whose shift
+    covers the whole slot — on that chair when the shift names one — and who has no visit then.
+    None when nobody works then; the desk picks the doctor by hand."""
+    from portal.services.clock import to_utc
+    end_local = start_local + timedelta(minutes=minutes)
+    doctors = list(Staff.select(Staff.id).where(Staff.role == "doctor", Staff.active == True)  # noqa: E712
+                   .order_by(Staff.display_name).tuples())
+    ids = [d for (d,) in doctors]
+    windows = windows_for(ids, start_local.date())
+    busy = set(Appointment.select(Appointment.doctor).where(
+        Appointment.doctor.in_(ids), Appointment.status.in_(ACTIVE_STATUSES),
+        Appointment.overlapping(to_utc(start_local, tz), to_utc(end_local, tz))).tuples())
+    for doctor_id in ids:
+        if (doctor_id,) in busy:
+            continue
+        for w in windows.get(doctor_id, []):
+            if w.start <= start_local.time() and end_local.time() <= w.end and w.chair_id in (None, chair_id):
+                return doctor_id
+    return None

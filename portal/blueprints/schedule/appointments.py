@@ -63,6 +63,15 @@ def _schedule_plan_item(patient, appt) -> None:
             flash(err.message, "error")
 
 
+def _doctor_on_shift(form) -> None:
+    from portal.services.schedule_board import doctor_on_shift
+    if form.day.data and form.time.data and form.minutes.data:
+        doctor_id = doctor_on_shift(datetime.combine(form.day.data, form.time.data), form.minutes.data,
+                                    form.chair.data, current_app.config["PORTAL_TZ"])
+        if doctor_id is not None:
+            form.doctor.data = doctor_id
+
+
 def _next_free_start(form) -> None:
     """No time asked for: the chosen (or first) doctor's next free slot from now, never a past time."""
     from portal.models import Chair, Staff
@@ -89,6 +98,8 @@ def new():
         form.minutes.data = form.minutes.data or current_app.config["VISIT_MINUTES"][form.visit_type.data]
         if not request.args.get("start"):
             _next_free_start(form)
+        elif not request.args.get("doctor"):  # a free cell of the grid drawn by chair: who works then
+            _doctor_on_shift(form)
     conflict = None
     if form.validate_on_submit():
         try:
