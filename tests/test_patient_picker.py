@@ -310,3 +310,29 @@ def test_letters_search_by_pinyin_among_a_tag_finds_tagged_patients_beyond_the_f
     assert [p.id for p in registry.search("wang", limit=8, tag_id=tag.id)] == [late.id]
     shown = registry.search("wang", limit=8)
     assert len(shown) == 8 and [p.name_pinyin for p in shown] == sorted(p.name_pinyin for p in shown)
+
+
+@pytest.mark.parametrize("ref,message", [
+    ("nobody", "No patient matches “nobody”"),           # typed text naming nobody: said on the spot
+    ("周伟", "Choose a treatment on this bill."),        # a unique name: resolved, the next check speaks
+    ("CODE", "Choose a treatment on this bill."),        # the picker's code: resolved too
+])
+def test_benefit_cover_takes_the_picker_code_or_the_typed_text(app, staff, as_role, people, ref, message):
+    from tests.members_helpers import bill_of
+    bill = bill_of(app, staff, people["li"], 10000)
+    ref = people["zw"].code if ref == "CODE" else ref
+    resp = as_role("frontdesk").post(f"/members/bills/{bill.code}/benefit",
+                                     data={"member": ref, "line": "none", "kind": "scaling"})
+    assert resp.status_code == 422 and message in resp.get_data(as_text=True)
+
+
+def test_bill_page_draws_the_member_picker(app, staff, as_role, people):
+    from portal.models import BillLine
+    from portal.services import billing
+    from tests.chart_samples import scaling_procedure
+    from tests.clock import clinic_today
+    bill = billing.open_bill(people["li"], staff["frontdesk"], app.config, clinic_today())
+    billing.add_charge(bill, scaling_procedure(steps=[]), staff["frontdesk"], app.config, clinic_today())
+    BillLine.update(state="approved").where(BillLine.bill == bill).execute()
+    page = as_role("frontdesk").get(f"/members/bills/{bill.code}").get_data(as_text=True)
+    assert 'id="member"' in page and 'name="member"' in page and 'role="combobox"' in page
