@@ -336,3 +336,9 @@ def test_bill_page_draws_the_member_picker(app, staff, as_role, people):
     BillLine.update(state="approved").where(BillLine.bill == bill).execute()
     page = as_role("frontdesk").get(f"/members/bills/{bill.code}").get_data(as_text=True)
     assert 'id="member"' in page and 'name="member"' in page and 'role="combobox"' in page
+
+
+def test_a_long_latin_name_as_the_picker_shows_it_is_found(make_patient):
+    p = make_patient(name="Alexandra Catherine Montgomery-Smithson", phone="13655550000")
+    assert registry.find_one(f"{p.name} · {p.chart_no}") == p
+    assert registry.find_one(p.name) == p

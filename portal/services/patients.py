@@ -223,10 +223,11 @@ PICK_HELP = _l("Type a chart number, the full name or the full phone number, or 
 
 def find_one(ref: str) -> Patient | None:
     """The one patient a typed field names (the patient picker's value, or what a person typed
-    without JavaScript): a patient code, a chart number or a member card number; else an exact full name or full phone
-    number that exactly one patient has. None for an empty field; ServiceError (naming what to
-    type) when nobody or more than one patient matches."""
-    ref = re.sub(r"\s+", " ", (ref or "").strip())[:40]
+    without JavaScript): a patient code, a chart number, a member card number or the picker's
+    "name · chart number"; else an exact full name or full phone number that exactly one patient
+    has. None for an empty field; ServiceError (naming what to type) when nobody or more than one
+    patient matches."""
+    ref = re.sub(r"\s+", " ", (ref or "").strip())[:60]
     if not ref:
         return None
     key = ref.upper()
