@@ -15,7 +15,7 @@ from portal.services import Conflict, ServiceError
 from portal.services import patients as registry
 from portal.services.identity import age_on, life_stage
 from portal.services.schedule_board import patient_appointments
-from portal.web import apply_service_error, local_today, refuse, render, see_other
+from portal.web import apply_service_error, htmx, local_today, refuse, render, see_other, wants_fragment
 
 bp = Blueprint("patients", __name__)
 
@@ -84,8 +84,10 @@ def index():
                      detail={"q": q, "tag": tag_id, "shown": [p.chart_no for p in results]})
     tags = registry.tags_by_patient([p.id for p in results])
     pages = -(-total // limit) if total else 0
+    # the results region alone (typing in the search box) shows no tag filter: no tag list to load
+    only_results = wants_fragment() and htmx.target == "results"
     return render("patients/index.html", q=q, tag_id=tag_id, results=results, tags=tags,
-                  all_tags=list(Tag.select().order_by(Tag.name)), today=local_today(),
+                  all_tags=[] if only_results else list(Tag.select().order_by(Tag.name)), today=local_today(),
                   total=total, page=page, pages=pages)
 
 
