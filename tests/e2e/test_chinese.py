@@ -43,7 +43,7 @@ def test_front_desk_works_in_chinese_by_default(chinese, web, frontdesk_staff):
 
     web.login("frontdesk", page=page)
     expect(page.locator("main h1")).to_have_text(zh("Good day, %(name)s", name="刘芳"))
-    expect(page.locator("main p.sub")).to_contain_text(format_date(today, "full", locale="zh_CN"))  # 2026年11月23日星期一
+    expect(page.locator("main p.sub").first).to_contain_text(format_date(today, "full", locale="zh_CN"))  # 2026年11月23日星期一
     nav = [text.strip() for text in page.locator("nav.mainnav a").all_text_contents()]  # menus too
     assert nav[:3] == [zh("Home"), zh("Patients"), zh("Register")], nav
     assert all(CJK.search(n) for n in nav), f"untranslated navigation: {nav}"
