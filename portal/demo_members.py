@@ -3,7 +3,7 @@ reached by one payment or a running total, split payments, today's takings, refe
 members, points (some expiring soon), a pending adjustment and a change-of-doctor request."""
 from datetime import timedelta
 
-from portal.models import (DeskTask, GiftItem, Membership, Patient, Procedure, VisitProcedure, new_code, utcnow)
+from portal.models import (DeskTask, GiftItem, Membership, Patient, Procedure, Visit, VisitProcedure, new_code, utcnow)
 from portal.services import billing, gifts, members
 from portal.services import chart_visits as visits
 from portal.services import points as ledger
@@ -33,6 +33,10 @@ def _visit_bill(patient, doctor, desk, config, day, procs):
     for proc in procs:
         VisitProcedure.create(code=new_code(), visit=visit, procedure=proc, started_by=doctor, status="completed",
                               completed_at=utcnow())
+    # A past visit the doctor wrote up and signed, as a clinic's history is: a demo full of
+    # unsigned drafts would bury the doctor's home page under warnings.
+    Visit.update(status="signed", signed_at=utcnow(), signed_by=doctor, chief_complaint="复诊治疗",
+                 diagnosis="见治疗记录").where(Visit.id == visit.id).execute()
     return billing.open_bill(patient, desk, config, day, visit=visit)
 
 
