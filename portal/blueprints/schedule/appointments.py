@@ -5,10 +5,10 @@ from flask import abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.access import allow, can, deny
+from portal.access import allow, can
 from portal.blueprints.patients.picker import picked_patient, quietly
 from portal.blueprints.schedule import bp
-from portal.blueprints.schedule.common import (chair_choices, doctor_choices, get_chair, get_doctor,
+from portal.blueprints.schedule.common import (status_form, chair_choices, doctor_choices, get_chair, get_doctor,
                                                load_appointment)
 from portal.blueprints.schedule.forms import AppointmentForm, ConfirmForm, MoveForm, StatusForm
 from portal.models import Patient
@@ -141,11 +141,7 @@ def show(code):
 @allow("appointment.checkin")
 def set_status(code):
     appt = load_appointment(code, "appointment.checkin")
-    form = StatusForm()
-    if not form.validate_on_submit():
-        abort(400)
-    if form.to.data in ("cancelled", "no_show") and not can(current_user, "appointment.book"):
-        deny("role")
+    form = status_form()
     try:
         booking.change_status(appt, form.to.data, current_user, current_app.config, form.reason.data or "",
                               seen=request.form.get("seen") or None)

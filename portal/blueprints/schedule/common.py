@@ -10,6 +10,18 @@ from portal.models import Appointment, Chair, Staff
 from portal.web import local_today
 
 
+def status_form():
+    """The posted status change, refused before any work: a bad form is 400, and cancelling or a
+    no-show is for whoever may book (a nurse checks patients in but does not cancel them)."""
+    from portal.blueprints.schedule.forms import StatusForm
+    form = StatusForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if form.to.data in ("cancelled", "no_show") and not can(current_user, "appointment.book"):
+        deny("role")
+    return form
+
+
 def load_appointment(code: str, action: str) -> Appointment:
     appt = load_or_404(Appointment, action, code=code)
     if not can(current_user, "patient.read", appt.patient):

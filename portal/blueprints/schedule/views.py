@@ -1,7 +1,7 @@
 """Day grid, week grid, a doctor's own day, free-slot search, check-in board."""
 from datetime import datetime, time, timedelta
 
-from flask import abort, current_app, render_template, request, url_for
+from flask import current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import get_locale
 from flask_login import current_user
@@ -9,10 +9,10 @@ from jinja2_fragments.flask import render_block
 from markupsafe import Markup
 
 from portal import audit
-from portal.access import allow, can, deny
+from portal.access import allow, can
 from portal.blueprints.schedule import bp
-from portal.blueprints.schedule.common import doctor_choices, get_doctor, load_appointment, requested_day
-from portal.blueprints.schedule.forms import FreeSlotForm, StatusForm
+from portal.blueprints.schedule.common import status_form, doctor_choices, get_doctor, load_appointment, requested_day
+from portal.blueprints.schedule.forms import FreeSlotForm
 from portal.services import ServiceError, schedule_board, schedule_cache
 from portal.services import schedule as booking
 from portal.services.alerts import alerts_for
@@ -136,11 +136,7 @@ def checkin_status(code):
     """A row's action on the check-in board (arrived, seated, completed, no-show, cancelled).
     htmx gets the row as it is now, swapped in place; a plain browser goes back to the board."""
     appt = load_appointment(code, "appointment.checkin")
-    form = StatusForm()
-    if not form.validate_on_submit():
-        abort(400)
-    if form.to.data in ("cancelled", "no_show") and not can(current_user, "appointment.book"):
-        deny("role")
+    form = status_form()
     config = current_app.config
     day = to_local(appt.start_at, config["PORTAL_TZ"]).date()
     back = url_for("schedule.checkin", date=day.isoformat())
