@@ -91,6 +91,13 @@ MATRIX: dict[str, frozenset] = {
     "doctor_change.approve": frozenset({"manager"}),
     "member.settings": frozenset({"manager"}),
     "clinic.rules": frozenset({"manager"}),  # issue 11: complaint deadlines, first-visit length, call rules
+    # Prescriptions (issue 14): the doctor writes, signs and voids; the nurse reads and prints them for the
+    # patient; the manager reads them and keeps the drug catalogue. The front desk sees none of it.
+    "prescription.read": frozenset({"doctor", "nurse", "manager"}),
+    "prescription.write": frozenset({"doctor"}),
+    "prescription.print": frozenset({"doctor", "nurse", "manager"}),
+    "drug.read": frozenset({"doctor", "nurse", "manager"}),
+    "drug.manage": frozenset({"manager"}),
 }
 
 

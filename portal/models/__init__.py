@@ -14,6 +14,7 @@ from portal.models.portal_link import PatientLink, PatientLinkAttempt, PatientLi
 from portal.models.schedule import (Appointment, AppointmentEvent, CalendarFeed, Chair, OutboxMessage,
                                     ScheduleVersion, ShiftException, ShiftPattern)
 from portal.models.settings import ClinicSetting
+from portal.models.prescription import Drug, Prescription, PrescriptionLine  # noqa: E402  (issue 14)
 from portal.models.staff import LoginAttempt, Staff, StaffSession
 from portal.models.submission import FormSubmission
 
@@ -28,6 +29,7 @@ ALL_MODELS = [Staff, StaffSession, LoginAttempt, AuditEvent, Family, Patient, Ta
               Bill, BillLine, Payment, MemberSetting, Membership, TierChange, PointEntry, BenefitGrant, BenefitUse,
               Referral, GiftItem, GiftMovement, DeskTask, DoctorChangeRequest, ClinicSetting,
               MemberSettingChange, Counter]
+ALL_MODELS += [Drug, Prescription, PrescriptionLine]
 
 __all__ = ["ALL_MODELS", "Appointment", "AppointmentEvent", "AuditEvent", "CalendarFeed", "Chair",
            "OutboxMessage", "ScheduleVersion", "ShiftException", "ShiftPattern", "BaseModel", "Consent", "Family", "LoginAttempt", "Patient",
