@@ -91,6 +91,12 @@ MATRIX: dict[str, frozenset] = {
     "doctor_change.approve": frozenset({"manager"}),
     "member.settings": frozenset({"manager"}),
     "clinic.rules": frozenset({"manager"}),  # issue 11: complaint deadlines, first-visit length, call rules
+    # Perio charts (issue 14): a nurse records readings, a doctor confirms; the consultant reads them to
+    # explain the treatment; the front desk sees none of it.
+    "perio.read": frozenset({"doctor", "nurse", "consultant", "manager"}),
+    "perio.record": frozenset({"doctor", "nurse"}),
+    "perio.confirm": frozenset({"doctor"}),
+    "print.perio": frozenset({"doctor", "nurse", "consultant", "manager"}),
     # Prescriptions (issue 14): the doctor writes, signs and voids; the nurse reads and prints them for the
     # patient; the manager reads them and keeps the drug catalogue. The front desk sees none of it.
     "prescription.read": frozenset({"doctor", "nurse", "manager"}),

@@ -42,3 +42,5 @@ __all__ = ["ALL_MODELS", "Appointment", "AppointmentEvent", "AuditEvent", "Calen
            "Bill", "BillLine", "Payment", "BenefitGrant", "BenefitUse", "DeskTask", "DoctorChangeRequest", "GiftItem",
            "GiftMovement", "MemberSetting", "Membership", "PointEntry", "Referral", "TierChange", "ClinicSetting", "MemberSettingChange", "Counter",
            "FormSubmission"]
+from portal.models.perio import PerioExam  # noqa: E402  (issue 14: perio charts 牙周检查表)
+ALL_MODELS.append(PerioExam)

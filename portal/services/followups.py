@@ -313,7 +313,8 @@ def _special_marks_found(patient_id: int, marks: list[str], today: date) -> bool
 def is_special(patient_id: int, rule: FollowupRule, today: date) -> bool:
     """001 特殊: periodontal disease or another special condition, by tag, diagnosis or chart finding.
     Which procedure was done does not count (a routine scaling is not periodontal disease)."""
-    return _special_marks_found(patient_id, _split(rule.applies_to), today)
+    from portal.services.perio import perio_marks  # issue 14: a confirmed perio exam with pockets >= 4 mm
+    return _special_marks_found(patient_id, _split(rule.applies_to), today) or perio_marks(patient_id, today)
 
 
 def _recall_plan(appt: Appointment, day: date, active: list[FollowupRule], settings: dict) -> list[Plan]:
