@@ -47,6 +47,13 @@ MATRIX: dict[str, frozenset] = {
     "image.read": frozenset({"doctor", "nurse", "manager"}),
     "image.upload": frozenset({"doctor", "nurse"}),
     "image.release": frozenset({"doctor"}),
+    # Consent forms 知情同意书 (issue 14): the nurse prepares a form, the doctor signs it with the patient;
+    # the manager keeps the templates; the front desk sees none of it.
+    "consent.read": frozenset({"doctor", "nurse", "manager"}),
+    "consent.prepare": frozenset({"doctor", "nurse"}),
+    "consent.sign": frozenset({"doctor"}),
+    "consent.print": frozenset({"doctor", "nurse", "manager"}),
+    "consent.templates": frozenset({"manager"}),
     "schedule.view": ALL_STAFF,
     "schedule.mine": frozenset({"doctor"}),
     "appointment.book": frozenset({"frontdesk", "consultant", "doctor", "manager"}),

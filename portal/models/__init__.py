@@ -44,3 +44,5 @@ __all__ = ["ALL_MODELS", "Appointment", "AppointmentEvent", "AuditEvent", "Calen
            "FormSubmission"]
 from portal.models.perio import PerioExam  # noqa: E402  (issue 14: perio charts 牙周检查表)
 ALL_MODELS.append(PerioExam)
+from portal.models.consent import ConsentForm, ConsentTemplate  # noqa: E402  (issue 14: consent forms 知情同意书)
+ALL_MODELS += [ConsentTemplate, ConsentForm]
