@@ -47,6 +47,13 @@ MATRIX: dict[str, frozenset] = {
     "image.read": frozenset({"doctor", "nurse", "manager"}),
     "image.upload": frozenset({"doctor", "nurse"}),
     "image.release": frozenset({"doctor"}),
+    # Consent forms 知情同意书 (issue 14): the nurse prepares a form, the doctor signs it with the patient;
+    # the manager keeps the templates; the front desk sees none of it.
+    "consent.read": frozenset({"doctor", "nurse", "manager"}),
+    "consent.prepare": frozenset({"doctor", "nurse"}),
+    "consent.sign": frozenset({"doctor"}),
+    "consent.print": frozenset({"doctor", "nurse", "manager"}),
+    "consent.templates": frozenset({"manager"}),
     "schedule.view": ALL_STAFF,
     "schedule.mine": frozenset({"doctor"}),
     "appointment.book": frozenset({"frontdesk", "consultant", "doctor", "manager"}),
@@ -97,6 +104,19 @@ MATRIX: dict[str, frozenset] = {
     "lab.order": frozenset({"doctor"}),
     "lab.progress": frozenset({"doctor", "nurse"}),
     "lab.labs": frozenset({"manager"}),
+    # Perio charts (issue 14): a nurse records readings, a doctor confirms; the consultant reads them to
+    # explain the treatment; the front desk sees none of it.
+    "perio.read": frozenset({"doctor", "nurse", "consultant", "manager"}),
+    "perio.record": frozenset({"doctor", "nurse"}),
+    "perio.confirm": frozenset({"doctor"}),
+    "print.perio": frozenset({"doctor", "nurse", "consultant", "manager"}),
+    # Prescriptions (issue 14): the doctor writes, signs and voids; the nurse reads and prints them for the
+    # patient; the manager reads them and keeps the drug catalogue. The front desk sees none of it.
+    "prescription.read": frozenset({"doctor", "nurse", "manager"}),
+    "prescription.write": frozenset({"doctor"}),
+    "prescription.print": frozenset({"doctor", "nurse", "manager"}),
+    "drug.read": frozenset({"doctor", "nurse", "manager"}),
+    "drug.manage": frozenset({"manager"}),
 }
 
 

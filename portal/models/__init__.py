@@ -14,6 +14,7 @@ from portal.models.portal_link import PatientLink, PatientLinkAttempt, PatientLi
 from portal.models.schedule import (Appointment, AppointmentEvent, CalendarFeed, Chair, OutboxMessage,
                                     ScheduleVersion, ShiftException, ShiftPattern)
 from portal.models.settings import ClinicSetting
+from portal.models.prescription import Drug, Prescription, PrescriptionLine  # noqa: E402  (issue 14)
 from portal.models.staff import LoginAttempt, Staff, StaffSession
 from portal.models.submission import FormSubmission
 
@@ -28,6 +29,7 @@ ALL_MODELS = [Staff, StaffSession, LoginAttempt, AuditEvent, Family, Patient, Ta
               Bill, BillLine, Payment, MemberSetting, Membership, TierChange, PointEntry, BenefitGrant, BenefitUse,
               Referral, GiftItem, GiftMovement, DeskTask, DoctorChangeRequest, ClinicSetting,
               MemberSettingChange, Counter]
+ALL_MODELS += [Drug, Prescription, PrescriptionLine]
 
 __all__ = ["ALL_MODELS", "Appointment", "AppointmentEvent", "AuditEvent", "CalendarFeed", "Chair",
            "OutboxMessage", "ScheduleVersion", "ShiftException", "ShiftPattern", "BaseModel", "Consent", "Family", "LoginAttempt", "Patient",
@@ -40,5 +42,9 @@ __all__ = ["ALL_MODELS", "Appointment", "AppointmentEvent", "AuditEvent", "Calen
            "Bill", "BillLine", "Payment", "BenefitGrant", "BenefitUse", "DeskTask", "DoctorChangeRequest", "GiftItem",
            "GiftMovement", "MemberSetting", "Membership", "PointEntry", "Referral", "TierChange", "ClinicSetting", "MemberSettingChange", "Counter",
            "FormSubmission"]
+from portal.models.perio import PerioExam  # noqa: E402  (issue 14: perio charts 牙周检查表)
+ALL_MODELS.append(PerioExam)
+from portal.models.consent import ConsentForm, ConsentTemplate  # noqa: E402  (issue 14: consent forms 知情同意书)
+ALL_MODELS += [ConsentTemplate, ConsentForm]
 from portal.models.lab_cases import Lab, LabCase  # noqa: E402  (issue 14: lab cases 技工单)
 ALL_MODELS += [Lab, LabCase]
