@@ -17,6 +17,7 @@ from portal.models.settings import ClinicSetting
 from portal.models.prescription import Drug, Prescription, PrescriptionLine  # noqa: E402  (issue 14)
 from portal.models.staff import LoginAttempt, Staff, StaffSession
 from portal.models.submission import FormSubmission
+from portal.models.visit_record import NoteTemplate  # noqa: E402  (issue 14: record templates)
 
 ALL_MODELS = [Staff, StaffSession, LoginAttempt, AuditEvent, Family, Patient, Tag, PatientTag, Consent,
               Chair, ShiftPattern, ShiftException, Appointment, AppointmentEvent, OutboxMessage, CalendarFeed,
@@ -44,7 +45,6 @@ __all__ = ["ALL_MODELS", "Appointment", "AppointmentEvent", "AuditEvent", "Calen
            "FormSubmission"]
 from portal.models.perio import PerioExam  # noqa: E402  (issue 14: perio charts 牙周检查表)
 ALL_MODELS.append(PerioExam)
-from portal.models.consent import ConsentForm, ConsentTemplate  # noqa: E402  (issue 14: consent forms 知情同意书)
-ALL_MODELS += [ConsentTemplate, ConsentForm]
-from portal.models.lab_cases import Lab, LabCase  # noqa: E402  (issue 14: lab cases 技工单)
-ALL_MODELS += [Lab, LabCase]
+
+ALL_MODELS.append(NoteTemplate)  # issue 14: structured record templates
+__all__.append("NoteTemplate")

@@ -56,8 +56,13 @@ class Visit(BaseModel):
     appointment = pw.ForeignKeyField(Appointment, null=True, backref="visits", on_delete="SET NULL")
     visit_date = pw.DateField()
     chief_complaint = pw.TextField(default="")
+    present_illness = pw.TextField(default="")   # 现病史 (issue 14: the outpatient record's fields)
+    past_history = pw.TextField(default="")      # 既往史
+    allergy_history = pw.TextField(default="")   # 过敏史
     examination = pw.TextField(default="")
+    investigations = pw.TextField(default="")    # 辅助检查
     diagnosis = pw.TextField(default="")
+    treatment_plan = pw.TextField(default="")    # 治疗计划
     treatment = pw.TextField(default="")
     advice = pw.TextField(default="")
     status = pw.CharField(max_length=10, default="draft")

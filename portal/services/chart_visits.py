@@ -12,15 +12,23 @@ from portal.models import Appointment, Patient, Staff, StepTick, Visit, VisitAdd
 from portal.services import Conflict, ServiceError
 from portal.services.moved_on import locked, who_when
 
-NOTE_FIELDS = ("chief_complaint", "examination", "diagnosis", "treatment", "advice")
+# The outpatient record's fields in their usual order (issue 14): 主诉, 现病史, 既往史, 过敏史, 检查,
+# 辅助检查, 诊断, 治疗计划, 处置, 医嘱.
+NOTE_FIELDS = ("chief_complaint", "present_illness", "past_history", "allergy_history", "examination",
+               "investigations", "diagnosis", "treatment_plan", "treatment", "advice")
 MAX_NOTE = 4000
 
 
 @dataclass
 class VisitNotes:
     chief_complaint: str = ""
+    present_illness: str = ""
+    past_history: str = ""
+    allergy_history: str = ""
     examination: str = ""
+    investigations: str = ""
     diagnosis: str = ""
+    treatment_plan: str = ""
     treatment: str = ""
     advice: str = ""
 

@@ -35,8 +35,13 @@ class WithdrawForm(BaseForm):
 
 class VisitForm(BaseForm):
     chief_complaint = TextAreaField(_l("Chief complaint"), validators=[Optional(), Length(max=4000)])
+    present_illness = TextAreaField(_l("Present illness"), validators=[Optional(), Length(max=4000)])
+    past_history = TextAreaField(_l("Past history"), validators=[Optional(), Length(max=4000)])
+    allergy_history = TextAreaField(_l("Allergy history"), validators=[Optional(), Length(max=4000)])
     examination = TextAreaField(_l("Examination"), validators=[Optional(), Length(max=4000)])
+    investigations = TextAreaField(_l("Investigations"), validators=[Optional(), Length(max=4000)])
     diagnosis = TextAreaField(_l("Diagnosis"), validators=[Optional(), Length(max=4000)])
+    treatment_plan = TextAreaField(_l("Treatment plan"), validators=[Optional(), Length(max=4000)])
     treatment = TextAreaField(_l("Treatment done"), validators=[Optional(), Length(max=4000)])
     advice = TextAreaField(_l("Advice"), validators=[Optional(), Length(max=4000)])
 

@@ -76,7 +76,9 @@ def _visit_page(visit, form=None, start_form=None, status=200, tick_message=None
     start_form = start_form or StartProcedureForm()
     start_form.procedure.choices = [(p.code, localized(p)) for p in cat.catalogue(active_only=True)]
     addenda = list(VisitAddendum.select().where(VisitAddendum.visit == visit).order_by(VisitAddendum.id))
-    return render("chart/visit.html", visit=visit, patient=visit.patient, form=form or VisitForm(obj=visit),
+    from portal.blueprints.chart.views_visit_record import record_context
+    form, record = record_context(visit, form)  # issue 14: carried-forward history, templates on offer
+    return render("chart/visit.html", visit=visit, patient=visit.patient, form=form, **record,
                   runs=runs, completion=cat.completion, start_form=start_form, addenda=addenda,
                   addendum_form=AddendumForm(), tick_form=TickForm(), alerts=cat.alerts(visit.patient), tick_message=tick_message), status
 
@@ -137,13 +139,8 @@ def start_procedure(code):
     if not form.validate_on_submit():
         return see_other(url_for("chart.visit", code=code), _("Choose a procedure."), "error")
     procedure = Procedure.get_or_none(Procedure.code == form.procedure.data) or abort(404)
-    from portal.blueprints.chart.views_consent import consent_gate  # issue 14: no signed consent: warn, reason
-    stop, overridden = consent_gate(visit, procedure, form)
-    if stop is not None:
-        return stop
     try:
         cat.start(visit, procedure, current_user, tooth=form.tooth.data or None, alerts_seen=form.alerts_seen.data)
-        overridden()
         billing.after_visit_change(visit, current_user, current_app.config)  # billed already: an adjustment line
     except ServiceError as err:
         return see_other(url_for("chart.visit", code=code), err.message, "error")
