@@ -247,9 +247,11 @@ def exams_of(patient: Patient, limit: int = 100) -> list[PerioExam]:
                 .order_by(PerioExam.exam_date.desc(), PerioExam.id.desc()).limit(limit))
 
 
-def previous_exam(exam: PerioExam) -> PerioExam | None:
-    """The exam before this one (by date, then by when it was opened), to compare against."""
-    return (PerioExam.select().where(PerioExam.patient == exam.patient_id, PerioExam.id != exam.id,
+def previous_exam(exam: PerioExam, lean: bool = False) -> PerioExam | None:
+    """The exam before this one (by date, then by when it was opened), to compare against; `lean`
+    leaves out the readings (a link to the comparison needs only its code and date)."""
+    fields = (PerioExam.id, PerioExam.code, PerioExam.exam_date) if lean else (PerioExam,)
+    return (PerioExam.select(*fields).where(PerioExam.patient == exam.patient_id, PerioExam.id != exam.id,
                                      (PerioExam.exam_date < exam.exam_date)
                                      | ((PerioExam.exam_date == exam.exam_date) & (PerioExam.id < exam.id)))
             .order_by(PerioExam.exam_date.desc(), PerioExam.id.desc()).first())

@@ -45,6 +45,8 @@ BUDGETS = (
     ("follow-up worklist growth 1k → 100k patients", 1.3, "×"),
     ("chart page 700 vs 5 visits", 1.5, "×"),
     ("tooth panel 700 vs 5 visits", 1.5, "×"),
+    ("perio entry page 40 vs 1 exams", 1.5, "×"),  # issue 14
+    ("perio compare view 40 vs 2 exams", 1.5, "×"),  # issue 14
     ("Chinese / Latin first-visit report PDF", 1.5, "×"),
     ("due reminder lateness p99", 2.0, "s"),
 )

@@ -27,7 +27,7 @@ def _page_context(exam: PerioExam) -> dict:
             "drawn_sites": perio.drawn_sites, "field_name": perio.field_name, "site_labels": perio.SITE_LABELS,
             "order": " ".join(f"{t}:{s}" for t, s in perio.entry_order(exam.teeth)),
             "editable": exam.status == "draft" and can(current_user, "perio.record", exam.patient),
-            "previous": perio.previous_exam(exam)}
+            "previous": perio.previous_exam(exam, lean=True)}
 
 
 @bp.route("/patients/<code>/perio")
