@@ -221,3 +221,32 @@ def test_compare_page_and_pdf(app, as_role, staff, patient):
     with app.app_context():
         assert AuditEvent.select().where(AuditEvent.action == "print", AuditEvent.object_type == "perio_exam",
                                          AuditEvent.object_ref == new.code).count() == 1
+
+
+def test_patient_link_shows_confirmed_exams_in_plain_words(app, staff, patient, make_patient):
+    from portal.services import patient_links as links
+    with app.app_context():
+        done = perio.open_exam(patient, staff["nurse"], clinic_today())
+        perio.save_readings(done, grid({(46, "pd", 0): "5", (46, "bop", 0): "y"}), staff["nurse"])
+        perio.confirm(done, staff["doctor"])
+        draft = perio.open_exam(patient, staff["nurse"], clinic_today())
+        perio.save_readings(draft, grid({(46, "pd", 0): "3"}), staff["nurse"])
+        other = perio.open_exam(make_patient(name="别人家"), staff["nurse"], clinic_today())
+        perio.save_readings(other, grid({(46, "pd", 0): "3"}), staff["nurse"])
+        perio.confirm(other, staff["doctor"])
+    with app.test_request_context():
+        issued = links.issue(patient, "patient", None, app.config)
+    client = app.test_client()
+    client.post(f"/p/{issued.token}")
+    assert client.post("/p/check", data={"answer": patient.birth_date.isoformat()}).status_code == 303
+    html = client.get("/p/home").get_data(as_text=True)
+    assert f"/p/perio/{done.code}.pdf" in html and draft.code not in html
+    assert "Places 4 mm or deeper: 1" in html and "gums bled at 100.0% of places" in html
+    pdf = client.get(f"/p/perio/{done.code}.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert client.get(f"/p/perio/{draft.code}.pdf").status_code == 404
+    assert client.get(f"/p/perio/{other.code}.pdf").status_code == 404
+    with app.app_context():
+        assert AuditEvent.select().where(AuditEvent.actor_label == "patient-link", AuditEvent.action == "print",
+                                         AuditEvent.object_ref == done.code).exists()
+    assert not app.test_client().get(f"/p/perio/{done.code}.pdf").data.startswith(b"%PDF")

@@ -5,7 +5,7 @@ from flask_babel import force_locale, gettext as _
 from flask_login import current_user
 
 from portal import audit
-from portal.access import allow, can
+from portal.access import PUBLIC, allow, can
 from portal.blueprints.chart.loaders import _owned, load_patient
 from portal.blueprints.chart.views import bp
 from portal.models import Visit
@@ -122,3 +122,42 @@ def perio_pdf(code):
                  detail={"lang": lang})
     return _pdf(pdf, f"perio-{exam.exam_date.isoformat()}.pdf")
 
+
+
+# --- the patient link: confirmed exams in plain words, read-only ---------------------------------
+
+def _link_section(patient, config, today):
+    confirmed = [e for e in perio.exams_of(patient, limit=12) if e.status == "confirmed"][:6]
+    return {"exams": confirmed, "summary_of": perio.summary_of} if confirmed else None
+
+
+@bp.record_once
+def _register_link_section(state):
+    from flask_babel import lazy_gettext as _l
+    from portal.services import patient_links
+    patient_links.register_section("perio", _l("Gum check (perio chart)"), "chart/perio_link_section.html",
+                                   _link_section)
+
+
+from portal.blueprints.portal.views import _ended, _member, bp as portal_bp  # noqa: E402
+
+
+@portal_bp.route("/p/perio/<code>.pdf")
+@allow(PUBLIC)
+def link_perio_pdf(code):
+    from flask import g, make_response
+    from portal.reports import printouts
+    from portal.reports.render import render_pdf
+    exam = PerioExam.get_or_none(PerioExam.code == code, PerioExam.status == "confirmed") or abort(404)
+    session, patient = _member(exam.patient.code)
+    if session is None:
+        return _ended()
+    g.patient_data = True
+    ctx = {**_page_context(exam), "editable": False}
+    pdf = render_pdf("print/perio.html", **ctx, **printouts._common(local_today(), ""))
+    audit.record("print", patient=patient.id, object_type="perio_exam", object_ref=exam.code,
+                 actor_label="patient-link", detail={"lang": printouts.current_lang(), "via": "patient link"})
+    resp = make_response(pdf)
+    resp.headers["Content-Type"] = "application/pdf"
+    resp.headers["Content-Disposition"] = f'attachment; filename="perio-{exam.exam_date.isoformat()}.pdf"'
+    return resp
