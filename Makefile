@@ -26,7 +26,12 @@ portal/static/vendor/htmx.min.js: node_modules/.installed
 	mkdir -p portal/static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js portal/static/vendor/htmx.min.js
 
-assets: portal/static/vendor/htmx.min.js node_modules/.installed
+# signature_pad: the consent form's finger/stylus signatures (drawn as vector strokes)
+portal/static/vendor/signature_pad.umd.min.js: node_modules/.installed
+	mkdir -p portal/static/vendor
+	cp node_modules/signature_pad/dist/signature_pad.umd.min.js portal/static/vendor/signature_pad.umd.min.js
+
+assets: portal/static/vendor/htmx.min.js portal/static/vendor/signature_pad.umd.min.js node_modules/.installed
 
 translations: $(STAMP)
 	$(BIN)/pybabel compile --statistics -d portal/translations

@@ -49,6 +49,13 @@ MATRIX: dict[str, frozenset] = {
     "image.read": frozenset({"doctor", "nurse", "manager"}),
     "image.upload": frozenset({"doctor", "nurse"}),
     "image.release": frozenset({"doctor"}),
+    # Consent forms 知情同意书 (issue 14): the nurse prepares a form, the doctor signs it with the patient;
+    # the manager keeps the templates; the front desk sees none of it.
+    "consent.read": frozenset({"doctor", "nurse", "manager"}),
+    "consent.prepare": frozenset({"doctor", "nurse"}),
+    "consent.sign": frozenset({"doctor"}),
+    "consent.print": frozenset({"doctor", "nurse", "manager"}),
+    "consent.templates": frozenset({"manager"}),
     "schedule.view": ALL_STAFF,
     "schedule.mine": frozenset({"doctor"}),
     "appointment.book": frozenset({"frontdesk", "consultant", "doctor", "manager"}),
@@ -93,6 +100,12 @@ MATRIX: dict[str, frozenset] = {
     "doctor_change.approve": frozenset({"manager"}),
     "member.settings": frozenset({"manager"}),
     "clinic.rules": frozenset({"manager"}),  # issue 11: complaint deadlines, first-visit length, call rules
+    # Lab cases 技工单 (issue 14): clinical content (work, teeth, shade), never the front desk. The doctor orders and
+    # records fitting or remake; the nurse tracks the work (in progress, back); the manager keeps the labs list.
+    "lab.read": frozenset({"doctor", "nurse", "consultant", "manager"}),
+    "lab.order": frozenset({"doctor"}),
+    "lab.progress": frozenset({"doctor", "nurse"}),
+    "lab.labs": frozenset({"manager"}),
     # Perio charts (issue 14): a nurse records readings, a doctor confirms; the consultant reads them to
     # explain the treatment; the front desk sees none of it.
     "perio.read": frozenset({"doctor", "nurse", "consultant", "manager"}),

@@ -144,9 +144,26 @@ def check_schedule_triggers():
     return True, "schedule changes are tracked", None
 
 
+def check_consent_hashes():
+    """Issue 14: a signed consent's stored text must still match the SHA-256 taken when it was signed."""
+    from portal.services.consent import altered_forms
+    try:
+        if "consent_form" not in db.get_tables():
+            return False, "not created yet", "run `portal init`"
+        bad = altered_forms()
+    except Exception as exc:  # no schema yet, or no database: the fix depends on which
+        ok, what, fix = _failed(exc)
+        return ok, f"cannot read the consent forms: {what}", fix
+    if bad:
+        return False, f"text no longer matches its hash: {', '.join(bad[:20])}", \
+            "a consent form was changed outside the portal: restore it from a backup and investigate"
+    return True, "every consent form matches the text signed", None
+
+
 CHECKS = [("database", check_database), ("queue", check_queue), ("CJK font", check_cjk_font),
           ("HarfBuzz subsetting", check_harfbuzz_subset), ("audit chain", check_audit_chain),
-          ("schedule triggers", check_schedule_triggers)]
+          ("schedule triggers", check_schedule_triggers),
+          ("consent forms", check_consent_hashes)]
 
 
 def run_checks():

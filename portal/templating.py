@@ -26,6 +26,7 @@ CARE_NAV = [
     ("followups.index", _l("Follow-ups"), "followup.work"),
     ("followups.recall_list", _l("Recalls"), "recall.view"),
     ("complaints.index", _l("Complaints"), "complaint.create"),
+    ("chart.lab_overdue", _l("Lab cases"), "lab.read"),
 ]
 MEMBER_NAV = [
     ("members.index", _l("Membership"), "member.view"),
@@ -41,6 +42,7 @@ ADMIN_NAV = [
     ("followups.rules", _l("Follow-up rules"), "followup.rules"),
     ("members.settings_page", _l("Membership settings"), "member.settings"),
     ("admin.rules", _l("Clinic rules"), "clinic.rules"),
+    ("chart.labs", _l("Labs"), "lab.labs"),
 ]
 # (menu title or None for plain links, entries). A menu the role sees one entry of becomes a link.
 NAV_BAR = [(None, MAIN_NAV), (_l("Appointments"), SCHEDULE_NAV), (_l("Patient care"), CARE_NAV),

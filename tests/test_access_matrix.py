@@ -41,6 +41,9 @@ def samples(app, staff, make_patient):
     codes[-1:-1] = visit_record_samples(app, staff, patient)  # issue 14: record templates
     from tests.prescription_samples import prescription_samples; codes[-1:-1] = prescription_samples(app, staff, patient)  # noqa: E702,E501
     from tests.perio_samples import perio_samples; codes[-1:-1] = perio_samples(app, staff, patient)  # noqa: E702
+    from tests.consent_samples import consent_samples; codes[-1:-1] = consent_samples(app, staff, patient)  # noqa: E702
+    from tests.lab_cases_samples import lab_cases_samples
+    codes[-1:-1] = lab_cases_samples(app, staff, patient)  # lab cases and labs (issue 14)
     return {**chart_params, "codes": codes, "username": "nurse", "message_id": str(message.id), "pattern_id": str(pattern.id),
             "token": "not-a-real-token", "filename": "css/portal.css"}
 

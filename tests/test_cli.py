@@ -325,7 +325,7 @@ def test_check_passes_on_a_healthy_migrated_database(app, staff):
     assert result.exit_code == 0, result.output
     assert [line.split(":")[0] for line in lines] == [
         "[ok] database", "[ok] queue", "[ok] CJK font", "[ok] HarfBuzz subsetting", "[ok] audit chain",
-        "[ok] schedule triggers"]
+        "[ok] schedule triggers", "[ok] consent forms"]
     assert f"schema version {latest_version()}" in result.output
     assert ("PostgresqlDatabase" if is_postgres() else "SqliteDatabase") in result.output
     assert "FAIL" not in result.output and "fix:" not in result.output

@@ -48,3 +48,7 @@ ALL_MODELS.append(PerioExam)
 
 ALL_MODELS.append(NoteTemplate)  # issue 14: structured record templates
 __all__.append("NoteTemplate")
+from portal.models.consent import ConsentForm, ConsentTemplate  # noqa: E402  (issue 14: consent forms 知情同意书)
+ALL_MODELS += [ConsentTemplate, ConsentForm]
+from portal.models.lab_cases import Lab, LabCase  # noqa: E402  (issue 14: lab cases 技工单)
+ALL_MODELS += [Lab, LabCase]

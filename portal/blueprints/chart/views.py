@@ -152,3 +152,5 @@ from portal.blueprints.chart import views_visits, views_catalogue, views_plans, 
 from portal.blueprints.chart import views_visit_record  # noqa: E402,F401  (issue 14: record templates)
 from portal.blueprints.chart import views_prescriptions  # noqa: E402,F401  (issue 14: prescriptions)
 from portal.blueprints.chart import views_perio  # noqa: E402,F401  (issue 14: perio charts)
+from portal.blueprints.chart import views_consent  # noqa: E402,F401  (issue 14: consent forms)
+from portal.blueprints.chart import views_lab_cases  # noqa: E402,F401  (issue 14: lab cases)

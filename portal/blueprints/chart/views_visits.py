@@ -139,8 +139,13 @@ def start_procedure(code):
     if not form.validate_on_submit():
         return see_other(url_for("chart.visit", code=code), _("Choose a procedure."), "error")
     procedure = Procedure.get_or_none(Procedure.code == form.procedure.data) or abort(404)
+    from portal.blueprints.chart.views_consent import consent_gate  # issue 14: no signed consent: warn, reason
+    stop, overridden = consent_gate(visit, procedure, form)
+    if stop is not None:
+        return stop
     try:
         cat.start(visit, procedure, current_user, tooth=form.tooth.data or None, alerts_seen=form.alerts_seen.data)
+        overridden()
         billing.after_visit_change(visit, current_user, current_app.config)  # billed already: an adjustment line
     except ServiceError as err:
         return see_other(url_for("chart.visit", code=code), err.message, "error")

@@ -63,6 +63,16 @@ def _schedule_plan_item(patient, appt) -> None:
             flash(err.message, "error")
 
 
+def _lab_work_warning(patient, start_local) -> None:
+    """Issue 14: lab work of this patient not due back before the visit starts (a fitting booked too
+    early) warns; the booking stands. Only the fact and the date: lab case content is clinical."""
+    from portal.services.lab_cases import not_back_by
+    due = not_back_by(patient, start_local)
+    if due:
+        flash(_("Lab work for this patient is not due back until %(day)s: check it is back before this visit.",
+                day=due[0].isoformat()), "warning")
+
+
 def _doctor_on_shift(form) -> None:
     from portal.services.schedule_board import doctor_on_shift
     if form.day.data and form.time.data and form.minutes.data:
@@ -116,11 +126,14 @@ def new():
             apply_service_error(form, err)
         else:
             _schedule_plan_item(patient, appt)
+            _lab_work_warning(patient, datetime.combine(form.day.data, form.time.data))
             return see_other(url_for("schedule.show", code=appt.code), _("Booked."), trigger="scheduleChanged")
     patient = quietly(form.patient.data)
     if patient is not None:
         form.patient.data = f"{patient.name} · {patient.chart_no}"  # as the picker shows a choice
     vip = bool(patient and vip_patient_ids([patient.id]))
+    if patient is not None and form.day.data and form.time.data:
+        _lab_work_warning(patient, datetime.combine(form.day.data, form.time.data))
     status = 422 if request.method == "POST" else 200
     return render("schedule/new.html", form=form, conflict=conflict, patient=patient, vip=vip), status
 
