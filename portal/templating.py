@@ -42,6 +42,7 @@ ADMIN_NAV = [
     ("followups.rules", _l("Follow-up rules"), "followup.rules"),
     ("members.settings_page", _l("Membership settings"), "member.settings"),
     ("admin.rules", _l("Clinic rules"), "clinic.rules"),
+    ("chart.drug_list", _l("Drug catalogue"), "drug.manage"),  # issue 14: prescriptions
     ("chart.labs", _l("Labs"), "lab.labs"),
 ]
 # (menu title or None for plain links, entries). A menu the role sees one entry of becomes a link.

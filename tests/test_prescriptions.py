@@ -204,3 +204,25 @@ def test_manager_keeps_the_catalogue(staff, drugs, as_role):
     assert resp.status_code == 303
     assert not type(drug).get_by_id(drug.id).active  # the box was not ticked: retired
     assert as_role("doctor").post("/drugs", data={"name_zh": "x"}).status_code == 403
+
+
+def test_patient_link_lists_signed_prescriptions_with_their_pdf(app, staff, drugs, adult, make_patient):
+    from portal.services import patient_links as links
+    signed = _rx(staff, adult)
+    draft = _rx(staff, adult, sign=False)
+    other = _rx(staff, make_patient(name="别人家"))
+    with app.test_request_context():
+        issued = links.issue(adult, "patient", None, app.config)
+    client = app.test_client()
+    client.post(f"/p/{issued.token}")
+    assert client.post("/p/check", data={"answer": adult.birth_date.isoformat()}).status_code == 303
+    html = client.get("/p/home").get_data(as_text=True)
+    assert f"/p/prescriptions/{signed.code}.pdf" in html and draft.code not in html
+    pdf = client.get(f"/p/prescriptions/{signed.code}.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert client.get(f"/p/prescriptions/{draft.code}.pdf").status_code == 404
+    assert client.get(f"/p/prescriptions/{other.code}.pdf").status_code == 404
+    assert AuditEvent.select().where(AuditEvent.actor_label == "patient-link", AuditEvent.action == "print",
+                                     AuditEvent.object_ref == signed.code).exists()
+    assert app.test_client().get(f"/p/prescriptions/{signed.code}.pdf").status_code in (200, 404) and \
+        not app.test_client().get(f"/p/prescriptions/{signed.code}.pdf").data.startswith(b"%PDF")

@@ -12,15 +12,15 @@ DRUGS = [
     ("CEFU", "头孢呋辛酯片", "Cefuroxime axetil tablets", "tablet", "0.25 g", "mg", 250, "oral", "bid", 5,
      1000, 30, "", "cephalosporin", "box"),
     ("METR", "甲硝唑片", "Metronidazole tablets", "tablet", "0.2 g", "mg", 400, "oral", "tid", 5, 1500, 30,
-     "孕早期（前3个月）避免使用 / Avoid in the first trimester", "nitroimidazole", "box"),
+     "孕早期（前3个月）避免使用", "nitroimidazole", "box"),
     ("ORNI", "奥硝唑片", "Ornidazole tablets", "tablet", "0.25 g", "mg", 500, "oral", "bid", 5, 1500, 25,
-     "孕早期避免使用 / Avoid in early pregnancy", "nitroimidazole", "box"),
+     "孕早期避免使用", "nitroimidazole", "box"),
     ("CLIN", "盐酸克林霉素胶囊", "Clindamycin capsules", "capsule", "0.15 g", "mg", 300, "oral", "qid", 5, 1800,
      25, "", "lincosamide", "box"),
     ("AZIT", "阿奇霉素片", "Azithromycin tablets", "tablet", "0.25 g", "mg", 500, "oral", "qd", 3, 500, 10,
      "", "macrolide", "box"),
     ("IBUP", "布洛芬缓释胶囊", "Ibuprofen sustained-release capsules", "capsule", "0.3 g", "mg", 300, "oral",
-     "bid", 3, 1200, 30, "孕晚期（30周后）禁用 / Do not use after 30 weeks of pregnancy", "nsaid", "box"),
+     "bid", 3, 1200, 30, "孕晚期（30周后）禁用", "nsaid", "box"),
     ("PARA", "对乙酰氨基酚片", "Paracetamol tablets", "tablet", "0.5 g", "mg", 500, "oral", "prn", 3, 2000,
      60, "", "", "box"),
     ("CHXM", "复方氯己定含漱液", "Chlorhexidine mouthwash", "mouthwash", "0.12% 300 ml", "ml", 15, "rinse",
@@ -28,7 +28,7 @@ DRUGS = [
     ("LIDG", "利多卡因凝胶", "Lidocaine gel", "gel", "2% 10 g", "g", 0.2, "topical", "prn", 3, 2, None, "",
      "amide_anaesthetic", "tube"),
     ("MINO", "盐酸米诺环素软膏", "Minocycline ointment", "ointment", "2% 0.5 g", "g", 0.05, "topical", "qd", 1,
-     0.5, None, "孕妇禁用（四环素类）/ Do not use in pregnancy (tetracycline)", "tetracycline", "box"),
+     0.5, None, "孕妇禁用（四环素类）", "tetracycline", "box"),
 ]
 
 

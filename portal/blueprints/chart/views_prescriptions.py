@@ -1,12 +1,12 @@
 """Prescriptions (处方): written from a visit, checked, signed, voided and reissued, printed; the drug
 catalogue the manager keeps. Rules live in services/prescriptions.py."""
 from flask import abort, current_app, g, make_response, request, url_for
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from portal import audit
-from portal.access import allow
+from portal.access import PUBLIC, allow
 from portal.blueprints.chart.loaders import _owned, load_patient, load_visit
 from portal.blueprints.chart.views import bp
 from portal.config import LANGUAGES
@@ -250,3 +250,38 @@ def visit_prescriptions(visit) -> list:
 @bp.app_template_global()
 def rx_status_label(status: str) -> str:
     return rxs.STATUS_LABELS.get(status, status)
+
+
+# --- the patient link: signed prescriptions, read-only ----------------------------------------
+
+def _link_section(patient, config, today):
+    signed = rxs.of_patient(patient, signed_only=True)[:30]
+    return {"rxs": signed, "names": rxs.drugs_named(signed)} if signed else None
+
+
+@bp.record_once
+def _register_link_section(state):
+    from portal.services import patient_links
+    patient_links.register_section("prescriptions", _l("Prescriptions"), "chart/prescription_link_section.html",
+                                   _link_section)
+
+
+from portal.blueprints.portal.views import _ended, _member, bp as portal_bp  # noqa: E402
+
+
+@portal_bp.route("/p/prescriptions/<code>.pdf")
+@allow(PUBLIC)
+def link_rx_pdf(code):
+    rx = Prescription.get_or_none(Prescription.code == code, Prescription.status == "signed") or abort(404)
+    session, patient = _member(rx.patient.code)
+    if session is None:
+        return _ended()
+    g.patient_data = True
+    lang = printouts.current_lang()
+    pdf = prescription_pdf(rx, local_today(), None)
+    audit.record("print", patient=patient.id, object_type="prescription", object_ref=rx.code,
+                 actor_label="patient-link", detail={"lang": lang, "via": "patient link"})
+    resp = make_response(pdf)
+    resp.headers["Content-Type"] = "application/pdf"
+    resp.headers["Content-Disposition"] = f'attachment; filename="prescription-{rx.code}.pdf"'
+    return resp
