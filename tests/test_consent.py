@@ -257,3 +257,29 @@ def test_strokes_draw_as_svg_paths(app):
     svg = consents.strokes_svg(STROKES)
     assert svg.startswith("<svg") and svg.count("<path") == 1
     assert consents.strokes_svg("") .count("<path") == 0
+
+
+def test_the_patient_link_lists_signed_forms_with_their_pdf(app, staff, seeded, as_role, make_patient):
+    from portal.services import patient_links as links
+    patient = make_patient(name="链接同意")
+    other = make_patient(name="别人同意")
+    signed = _form(app, staff, patient)
+    draft = _form(app, staff, patient, kind="implant")
+    theirs = _form(app, staff, other)
+    doctor = as_role("doctor")
+    for f in (signed, theirs):
+        assert doctor.post(f"/consent-forms/{f.code}/sign", data=_sign_data()).status_code == 303
+    with app.app_context():
+        issued = links.issue(patient, "patient", None, app.config)
+    client = app.test_client()
+    client.post(f"/p/{issued.token}")
+    assert client.post("/p/check", data={"answer": patient.birth_date.isoformat()}).status_code == 303
+    html = client.get("/p/home").get_data(as_text=True)
+    assert f"/p/consent-forms/{signed.code}.pdf" in html and draft.code not in html
+    pdf = client.get(f"/p/consent-forms/{signed.code}.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert client.get(f"/p/consent-forms/{draft.code}.pdf").status_code == 404
+    assert client.get(f"/p/consent-forms/{theirs.code}.pdf").status_code == 404
+    assert AuditEvent.select().where(AuditEvent.actor_label == "patient-link", AuditEvent.action == "print",
+                                     AuditEvent.object_type == "consent").count() == 1
+    assert not app.test_client().get(f"/p/consent-forms/{signed.code}.pdf").data.startswith(b"%PDF")

@@ -113,14 +113,14 @@ def compose(tpl: ConsentTemplate, patient: Patient, what: str, tooth: str, lang:
     zh = lang.startswith("zh")
     lines = [localized(tpl, "title", lang), ""]
     if zh:
-        lines += [f"患者：{patient.name}　病历号：{patient.chart_no}",
-                  f"治疗项目：{what or '—'}　牙位：{tooth or '—'}", "",
+        lines += [f"患者：{patient.name}", f"病历号：{patient.chart_no}", f"治疗项目：{what or '—'}",
+                  f"牙位：{tooth or '—'}", "",
                   "【治疗内容与风险】", tpl.body_zh, "", "【其他选择】", tpl.alternatives_zh or "—", "",
                   "【费用】", tpl.cost_zh or "—", "",
                   "本人已阅读并理解以上内容，医生已解答我的疑问，我同意接受上述治疗。"]
     else:
-        lines += [f"Patient: {patient.name}  Chart no.: {patient.chart_no}",
-                  f"Treatment: {what or '—'}  Tooth: {tooth or '—'}", "",
+        lines += [f"Patient: {patient.name}", f"Chart no.: {patient.chart_no}", f"Treatment: {what or '—'}",
+                  f"Tooth: {tooth or '—'}", "",
                   "What is done and its risks", tpl.body_en, "", "Alternatives", tpl.alternatives_en or "—", "",
                   "Cost", tpl.cost_en or "—", "",
                   "I have read and understood the above, the doctor has answered my questions, "

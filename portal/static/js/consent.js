@@ -25,6 +25,7 @@
       fit();
       var clear = document.querySelector('button[data-clear="' + canvas.dataset.signature + '"]');
       if (clear) { clear.addEventListener("click", function () { pad.clear(); save(); }); }
+      canvas.dataset.ready = "1";
     });
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", setup); } else { setup(); }
