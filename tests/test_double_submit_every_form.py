@@ -35,6 +35,8 @@ WITHOUT_FORM = {
     "portal.check_answer": "a patient's link page: no staff keys",
     "portal.logout": "a patient's link page: no staff keys",
     "followups.kiosk_exit": "shown only on a tablet locked in kiosk mode (tests/test_seed_records.py)",
+    "chart.visit_apply_template": "a template button inside the notes form (formaction): fills the unsaved "
+                                  "fields, changes nothing (tests/test_visit_record.py)",
 }
 # The walk's first sample patient has not joined and its visit is a draft, so their pages show
 # the join form and the notes form. A second sample set (a VIP member with a signed visit and a

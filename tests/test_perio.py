@@ -250,3 +250,14 @@ def test_patient_link_shows_confirmed_exams_in_plain_words(app, staff, patient, 
         assert AuditEvent.select().where(AuditEvent.actor_label == "patient-link", AuditEvent.action == "print",
                                          AuditEvent.object_ref == done.code).exists()
     assert not app.test_client().get(f"/p/perio/{done.code}.pdf").data.startswith(b"%PDF")
+
+
+def test_compare_reads_old_to_new_whichever_exam_is_picked(app, as_role, staff, patient):
+    from datetime import timedelta
+    with app.app_context():
+        old = perio.open_exam(patient, staff["nurse"], clinic_today() - timedelta(days=90))
+        perio.save_readings(old, grid({(16, "pd", 0): "6"}), staff["nurse"])
+        new = perio.open_exam(patient, staff["nurse"], clinic_today())
+        perio.save_readings(new, grid({(16, "pd", 0): "3"}), staff["nurse"])
+    page = as_role("doctor").get(f"/perio/{old.code}/compare?with={new.code}").get_data(as_text=True)
+    assert '<span class="mark better" role="img"' in page and '<span class="mark worse" role="img"' not in page

@@ -20,7 +20,8 @@ class PerioExam(BaseModel):
     visit = pw.ForeignKeyField(Visit, null=True, backref="perio_exams", on_delete="SET NULL")
     exam_date = pw.DateField()
     teeth = pw.IntegerField(default=28)  # 28 or 32 (with the third molars)
-    readings = pw.TextField(default="{}")  # JSON: {"16": {"pd": [6], "gm": [6], "bop": [6], "pl": [6], "mob": n, "fur": n}}
+    # JSON: {"16": {"pd": [6 sites], "gm": [6], "bop": [6], "pl": [6], "mob": n, "fur": n}}
+    readings = pw.TextField(default="{}")
     summary = pw.TextField(default="{}")  # JSON of the summary figures, kept with the readings
     sites_4mm = pw.IntegerField(default=0)  # sites with probing depth >= 4 mm (the recall rule reads it)
     status = pw.CharField(max_length=10, default="draft")

@@ -150,7 +150,8 @@ def parse_grid(form, count: int) -> dict[str, dict]:
     for t in teeth_of(count):
         tooth = empty_tooth()
         for i in range(6):
-            tooth["pd"][i] = _int(form.get(field_name(t, "pd", i)), *PD_RANGE, _l("Probing depth"), field_name(t, "pd", i))
+            tooth["pd"][i] = _int(form.get(field_name(t, "pd", i)), *PD_RANGE, _l("Probing depth"),
+                                  field_name(t, "pd", i))
             tooth["gm"][i] = _int(form.get(field_name(t, "gm", i)), *GM_RANGE, _l("Gingival margin"),
                                   field_name(t, "gm", i))
             tooth["bop"][i] = bool(form.get(field_name(t, "bop", i)))

@@ -99,6 +99,8 @@ def perio_compare(code):
              else perio.previous_exam(newer))
     if older is None:
         abort(404)
+    if (older.exam_date, older.id) > (newer.exam_date, newer.id):  # a later exam picked: still old → new
+        older, newer = newer, older
     return render("chart/perio_compare.html", patient=newer.patient, newer=newer, older=older,
                   result=perio.compare(older, newer), upper=perio.upper_teeth(max(older.teeth, newer.teeth)),
                   lower=perio.lower_teeth(max(older.teeth, newer.teeth)), drawn_sites=perio.drawn_sites,

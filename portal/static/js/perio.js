@@ -30,7 +30,8 @@
       if (!el) return;
       el.classList.add("current");
       el.scrollIntoView({ block: "nearest", inline: "nearest" });
-      where.textContent = (cur + 1) + " / " + order.length + " · " + el.getAttribute("aria-label") + (negative ? " −" : "");
+      where.textContent = (cur + 1) + " / " + order.length + " · " + el.getAttribute("aria-label") +
+        (negative ? " −" : "");
     }
     function save() {
       clearTimeout(timer);
