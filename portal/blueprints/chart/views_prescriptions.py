@@ -197,8 +197,8 @@ def _drug_context(**extra):
 @bp.route("/drugs")
 @allow("drug.read")
 def drug_list(error=None, values=None, status=200):
-    return render("chart/prescription_drugs.html", drugs=rxs.catalogue(active_only=False), error=error, values=values or {},
-                  **_drug_context()), status
+    return render("chart/prescription_drugs.html", drugs=rxs.catalogue(active_only=False), error=error,
+                  values=values or {}, **_drug_context()), status
 
 
 @bp.route("/drugs", methods=["POST"])
