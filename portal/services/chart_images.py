@@ -1,8 +1,9 @@
 """Clinical images: allow-listed by content (magic bytes), size-limited, stored outside static under
 random names, metadata (EXIF, text chunks) stripped, served only as the image type they are.
 
-JPEG, PNG and WebP are accepted. DICOM and PDF are not accepted yet (no pydicom here); a CBCT
-export is uploaded as its JPEG/PNG screenshots until then.
+JPEG, PNG and WebP are accepted, and DICOM files (issue 14, services/dicom_images.py): read whole
+by pydicom, kept byte for byte (they are the record), never released to the patient's link, shown
+through a PNG preview drawn from their pixel data. PDF is not accepted.
 """
 import hashlib
 import secrets
@@ -18,9 +19,11 @@ from portal.models import ClinicalImage, Patient, Staff, Visit, new_code
 from portal.models.chart import IMAGE_KINDS
 from portal.services import ServiceError
 from portal.services.chart_teeth import valid_tooth
+from portal.services import dicom_images as dicom
 
 TYPES = {"image/jpeg": ("jpg", (".jpg", ".jpeg")), "image/png": ("png", (".png",)),
-         "image/webp": ("webp", (".webp",))}
+         "image/webp": ("webp", (".webp",)), dicom.CONTENT_TYPE: ("dcm", (".dcm", ".dicom", ""))}
+DICOM_KINDS = ("periapical", "bitewing", "panoramic", "cbct", "other")
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
 
@@ -32,6 +35,8 @@ def sniff(data: bytes) -> str | None:
         return "image/png"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
+    if dicom.is_dicom(data):
+        return dicom.CONTENT_TYPE
     return None
 
 
@@ -86,7 +91,8 @@ def _strip_webp(data: bytes) -> bytes:
     return b"RIFF" + struct.pack("<I", len(out) + 4) + b"WEBP" + bytes(out)
 
 
-STRIP = {"image/jpeg": _strip_jpeg, "image/png": _strip_png, "image/webp": _strip_webp}
+STRIP = {"image/jpeg": _strip_jpeg, "image/png": _strip_png, "image/webp": _strip_webp,
+         dicom.CONTENT_TYPE: dicom.validate}
 
 
 def image_root(app=None) -> Path:
@@ -113,10 +119,14 @@ def store(patient: Patient, filename: str, data: bytes, kind: str, actor: Staff,
         raise ServiceError(_l("The file is larger than %(mb)d MB.", mb=max_bytes // (1024 * 1024)), field="file")
     content_type = sniff(data)
     if content_type is None:
-        raise ServiceError(_l("Only JPEG, PNG and WebP images are accepted (checked by content, not by name)."),
-                           field="file")
+        raise ServiceError(_l("Only JPEG, PNG and WebP images and DICOM files are accepted (checked by content, "
+                              "not by name)."), field="file")
+    if content_type == dicom.CONTENT_TYPE and kind not in DICOM_KINDS:
+        raise ServiceError(_l("A DICOM file is an X-ray or a scan: choose its kind."), field="file")
     display = safe_display_name(filename)
     ext = "." + display.rsplit(".", 1)[-1].lower() if "." in display else ""
+    if content_type == dicom.CONTENT_TYPE and not any(ext in names for _, names in TYPES.values()):
+        ext = ""  # DICOM files come named anyhow (IMG0001, 1.2.840…); the content decides
     if ext not in TYPES[content_type][1]:
         raise ServiceError(_l("The file name ends in %(ext)s but the file is a %(type)s image.",
                               ext=ext or "(nothing)", type=TYPES[content_type][0].upper()), field="file")
@@ -151,6 +161,8 @@ def path_of(image: ClinicalImage, root: Path) -> Path:
 
 
 def set_released(image: ClinicalImage, released: bool, actor: Staff) -> None:
+    if released and image.content_type == dicom.CONTENT_TYPE:
+        raise ServiceError(_l("A DICOM file is not shown on the patient's link."))
     with unit_of_work():
         image.released = released
         image.save()
@@ -161,3 +173,41 @@ def set_released(image: ClinicalImage, released: bool, actor: Staff) -> None:
 def images_of(patient: Patient) -> list[ClinicalImage]:
     return list(ClinicalImage.select().where(ClinicalImage.patient == patient)
                 .order_by(ClinicalImage.uploaded_at.desc()))
+
+
+def is_dicom(image: ClinicalImage) -> bool:
+    return image.content_type == dicom.CONTENT_TYPE
+
+
+def dicom_meta(image: ClinicalImage, root: Path) -> "dicom.DicomMeta":
+    return dicom.read_meta(path_of(image, root), image.patient)
+
+
+def preview_of(image: ClinicalImage, root: Path) -> Path | None:
+    """The PNG preview of a DICOM file, drawn once and kept beside it; None when it cannot be drawn."""
+    target = path_of(image, root).with_suffix(".png")
+    if not target.is_file():
+        png = dicom.preview_png(path_of(image, root))
+        if png is None:
+            return None
+        target.write_bytes(png)
+    return target
+
+
+def before_after_pairs(images: list[ClinicalImage]) -> list[tuple[ClinicalImage, ClinicalImage]]:
+    """Each after photo with the latest before photo taken earlier of a tooth they share (or of the
+    whole mouth when either names no tooth), newest pair first."""
+    befores = sorted((i for i in images if i.kind == "before"), key=lambda i: (i.uploaded_at, i.id))
+    pairs = []
+    for after in sorted((i for i in images if i.kind == "after"), key=lambda i: (i.uploaded_at, i.id), reverse=True):
+        teeth = set(filter(None, after.teeth.split(",")))
+        match = None
+        for before in befores:
+            if (before.uploaded_at, before.id) > (after.uploaded_at, after.id):
+                break
+            own = set(filter(None, before.teeth.split(",")))
+            if not teeth or not own or teeth & own:
+                match = before
+        if match is not None:
+            pairs.append((match, after))
+    return pairs

@@ -1,5 +1,5 @@
 """Clinical images: upload (checked by content), list, serve as their own image type only."""
-from flask import abort, current_app, request, send_file, url_for
+from flask import abort, current_app, flash, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -10,15 +10,18 @@ from portal.blueprints.chart.views import bp
 from portal.models import Visit
 from portal.services import ServiceError
 from portal.services import chart_images as images
-from portal.web import apply_service_error, render, see_other
+from portal.web import apply_service_error, refuse, render, see_other
 
 
 @bp.route("/patients/<code>/images")
 @allow("image.read")
 def image_list(code, form=None, status=200):
     patient = load_patient(code, "images")
-    return render("chart/images.html", patient=patient, images=images.images_of(patient), form=form or ImageForm(),
-                  kinds=IMAGE_KIND_LABELS, release_form=ReleaseForm()), status
+    found = images.images_of(patient)
+    metas = {im.code: images.dicom_meta(im, image_root()) for im in found if images.is_dicom(im)}
+    return render("chart/images.html", patient=patient, images=found, form=form or ImageForm(),
+                  kinds=IMAGE_KIND_LABELS, release_form=ReleaseForm(), dicom_metas=metas,
+                  pairs=images.before_after_pairs(found)), status
 
 
 @bp.route("/patients/<code>/images", methods=["POST"])
@@ -42,6 +45,9 @@ def image_upload(code):
             if err.field == "file":
                 form.form_errors.append(err.message)
         else:
+            if images.is_dicom(image):  # issue 14: the file names its patient; say so when it is not this one
+                for warning in images.dicom_meta(image, image_root()).warnings:
+                    flash(warning, "warning")
             return see_other(url_for("chart.image_list", code=code), _("Uploaded %(name)s.", name=image.original_name))
     return image_list(code, form=form, status=422)
 
@@ -70,6 +76,51 @@ def image_release(code):
     image = load_image(code)
     form = ReleaseForm()
     if form.validate_on_submit():
-        images.set_released(image, bool(form.released.data), current_user)
+        try:
+            images.set_released(image, bool(form.released.data), current_user)
+        except ServiceError as err:
+            return refuse(err, back=url_for("chart.image_list", code=image.patient.code))
     message = _("Released to the patient's link.") if image.released else _("Not shown on the patient's link.")
     return see_other(url_for("chart.image_list", code=image.patient.code), message)
+
+
+@bp.route("/images/<code>/preview")
+@allow("image.read")
+def image_preview(code):
+    """A DICOM file's PNG preview (issue 14); 404 when the pixel data cannot be drawn here."""
+    image = load_image(code)
+    if not images.is_dicom(image):
+        abort(404)
+    path = images.preview_of(image, image_root())
+    if path is None:
+        abort(404)
+    resp = send_file(path, mimetype="image/png", max_age=0, conditional=False)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.route("/patients/<code>/images/compare")
+@allow("image.read")
+def image_compare(code):
+    """Before and after photos side by side (issue 14), paired by the teeth they show."""
+    patient = load_patient(code, "images")
+    return render("chart/images_compare.html", patient=patient,
+                  pairs=images.before_after_pairs(images.images_of(patient)), kinds=IMAGE_KIND_LABELS)
+
+
+# --- the patient link: before/after pairs whose two photos are both released (issue 14) ----------
+
+def _link_pairs(patient, config, today):
+    released = [im for im in images.images_of(patient) if im.released and im.kind in ("before", "after")]
+    pairs = images.before_after_pairs(released)
+    return {"pairs": pairs} if pairs else None
+
+
+@bp.record_once
+def _register_link_pairs(state):
+    from flask_babel import lazy_gettext as _l
+    from portal.services import patient_links
+    patient_links.register_section("before_after", _l("Before and after"), "chart/images_link_section.html",
+                                   _link_pairs)
