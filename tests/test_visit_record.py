@@ -196,3 +196,19 @@ def test_printable_visit_summary_shows_the_structured_record(visit, filling, sta
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
     assert "两周前起46" in text and "46 树脂充填" in text
     assert as_role("frontdesk").get(f"/visits/{visit.code}/summary.pdf").status_code == 403
+
+
+def test_templates_for_the_visits_procedure_come_first_and_others_own_stay_hidden(visit, filling, staff):
+    from portal.models import Staff
+    from portal.services import catalogue as cat
+    from tests.chart_samples import scaling_procedure
+    proc = scaling_procedure()
+    scaling = record.create_template(record.TemplateData(title="洁治", body={"treatment": "全口龈上洁治"},
+                                                         procedure=proc), staff["doctor"])
+    other = Staff.create(username="doc2", display_name="Second doctor", role="doctor", password_hash="x")
+    record.create_template(record.TemplateData(title="别人的", body={"advice": "x"}), other)
+    assert [t.title for t in record.templates_for(staff["doctor"], visit)] == ["深龋充填", "洁治"]
+    cat.start(visit, proc, staff["doctor"], alerts_seen=True)
+    offered = record.templates_for(staff["doctor"], visit)
+    assert [t.code for t in offered] == [scaling.code, filling.code]
+    assert [t.title for t in record.templates_for(staff["manager"])] == ["深龋充填"]
