@@ -283,3 +283,8 @@ def test_the_patient_link_lists_signed_forms_with_their_pdf(app, staff, seeded, 
     assert AuditEvent.select().where(AuditEvent.actor_label == "patient-link", AuditEvent.action == "print",
                                      AuditEvent.object_type == "consent").count() == 1
     assert not app.test_client().get(f"/p/consent-forms/{signed.code}.pdf").data.startswith(b"%PDF")
+
+
+def test_the_manager_finds_the_templates_from_the_catalogue(app, staff, seeded, as_role):
+    assert "/consent-templates" in as_role("manager").get("/catalogue").get_data(as_text=True)
+    assert "/consent-templates" not in as_role("doctor").get("/catalogue").get_data(as_text=True)
