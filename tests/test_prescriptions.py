@@ -226,3 +226,14 @@ def test_patient_link_lists_signed_prescriptions_with_their_pdf(app, staff, drug
                                      AuditEvent.object_ref == signed.code).exists()
     assert app.test_client().get(f"/p/prescriptions/{signed.code}.pdf").status_code in (200, 404) and \
         not app.test_client().get(f"/p/prescriptions/{signed.code}.pdf").data.startswith(b"%PDF")
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils missing")
+def test_visit_summary_lists_the_signed_prescriptions(staff, drugs, adult, as_role, tmp_path):
+    rx = _rx(staff, adult)
+    resp = as_role("doctor").get(f"/visits/{rx.visit.code}/summary.pdf?lang=zh_CN")
+    assert resp.status_code == 200
+    path = tmp_path / "visit.pdf"
+    path.write_bytes(resp.data)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "处方" in text and rx.code in text and "阿莫西林" in text

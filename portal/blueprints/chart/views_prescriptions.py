@@ -285,3 +285,8 @@ def link_rx_pdf(code):
     resp.headers["Content-Type"] = "application/pdf"
     resp.headers["Content-Disposition"] = f'attachment; filename="prescription-{rx.code}.pdf"'
     return resp
+
+
+@bp.app_template_global()
+def rx_drug_names(rx) -> str:
+    return rxs.drugs_named([rx]).get(rx.id, "")
