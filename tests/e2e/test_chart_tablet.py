@@ -78,6 +78,8 @@ def test_tap_a_tooth_pick_surfaces_and_record_in_place(live_app, web, adult, siz
     form.locator("select[name=kind]").select_option("caries")
     form.locator("select[name=status]").select_option("existing")
     page.evaluate("window.__same_page = true")
+    # The doctor scrolls to the button first (a click does too): the recording itself must not move the page.
+    form.locator("button[type=submit]").scroll_into_view_if_needed()
     before = page.evaluate("window.scrollY")
     navigations = []
     page.on("framenavigated", lambda frame: navigations.append(frame.url))
@@ -98,6 +100,8 @@ def test_tap_a_tooth_pick_surfaces_and_record_in_place(live_app, web, adult, siz
     for picked in page.locator("#tooth-panel form.entry-form input[name=surface]:checked").all():
         picked.uncheck()  # (a tap on the tooth's middle picked O)
     page.locator("#tooth-panel form.entry-form select[name=kind]").select_option("caries")
+    page.locator("#tooth-panel form.entry-form button[type=submit]").scroll_into_view_if_needed()
+    before = page.evaluate("window.scrollY")
     page.locator("#tooth-panel form.entry-form button[type=submit]").click()
     expect(page.locator("#tooth-panel .flash.error")).to_be_visible()
     assert page.evaluate("window.__same_page") is True and page.evaluate("window.scrollY") == before
