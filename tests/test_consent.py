@@ -121,12 +121,17 @@ def test_a_minor_needs_a_guardian_with_relationship(app, staff, seeded, as_role,
     assert (signed.signer_kind, signed.signer_name, signed.relationship) == ("guardian", "李大宝", "father")
 
 
+@pytest.mark.clock("2026-06-10 10:00")
 def test_an_adult_turning_18_today_signs_alone(app, staff, seeded, make_patient):
+    """Eighteen today is an adult; eighteen tomorrow is still a minor (pinned: the suite also runs
+    on 31 December, where a month-end birthday must not decide the answer)."""
     today = clinic_today()
-    adult = make_patient(birth_date=date(today.year - 18, today.month, min(today.day, 28)))
-    form = _form(app, staff, adult)
+    adult = make_patient(birth_date=date(2008, 6, 10))
+    almost = make_patient(name="明天满十八", birth_date=date(2008, 6, 11), phone="13900000311")
+    _form(app, staff, adult)
     with app.app_context():
-        assert consents.is_minor(adult, today) is (today.day > 28)
+        assert consents.is_minor(adult, today) is False
+        assert consents.is_minor(almost, today) is True
 
 
 def test_a_signed_form_is_locked(app, staff, seeded, as_role, make_patient):
