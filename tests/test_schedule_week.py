@@ -115,9 +115,6 @@ def test_the_week_is_kept_until_a_booking_or_status_change(app, as_role, staff, 
 
 
 def test_a_changed_allergy_reaches_the_kept_week(app, as_role, staff, clinic, make_patient):
-    # Kept grids live in the process and are keyed by the schedule counter, which restarts when the
-    # suite empties the database between tests: start from none, so an earlier test's week is not it.
-    app.extensions.pop("schedule_grids", None)
     p = make_patient(name="后来过敏")
     _book(app, staff, clinic, p, 10)
     desk = as_role("frontdesk")
