@@ -207,6 +207,8 @@ def move(code):
         except ServiceError as err:
             apply_service_error(form, err)
         else:
+            # a fitting moved earlier than the lab promised the work warns, as booking it there would
+            _lab_work_warning(appt.patient, datetime.combine(form.day.data, form.time.data))
             return see_other(url_for("schedule.show", code=new.code), _("Moved; the patient is told."),
                              trigger="scheduleChanged")
     status = 422 if request.method == "POST" else 200
