@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from portal.models import AuditEvent
+from portal.models import Appointment, AuditEvent
 from portal.models.lab_cases import LabCase
 from portal.services import Conflict, ServiceError
 from portal.services import chart_plans as plans
@@ -180,3 +180,27 @@ def test_fitting_booked_before_the_due_date_warns(app, staff, clinic, patient, l
     back = desk.post("/appointments/new", data=_booking(clinic, patient, day, hour=11),
                      follow_redirects=True).get_data(as_text=True)
     assert "Booked." in back and "Lab work for this patient" not in back
+
+
+def _move(clinic, day, hour=10):
+    return {"doctor": clinic["doctors"][0].id, "chair": clinic["chairs"][0].id, "day": day.isoformat(),
+            "time": f"{hour:02d}:00", "minutes": 30, "reason": "patient asked"}
+
+
+def test_fitting_moved_before_the_due_date_warns(app, staff, clinic, patient, lab, as_role):
+    """Moving the fitting earlier than the lab promised the work warns as booking it there would."""
+    day = clinic["day"]
+    due = day + timedelta(days=3)
+    labs.order(patient, labs.CaseData(lab=lab, work_type="crown", teeth="36", due_on=due), staff["doctor"],
+               clinic_today())
+    desk = as_role("frontdesk")
+    desk.post("/appointments/new", data=_booking(clinic, patient, due + timedelta(days=1)))
+    appt = Appointment.get(Appointment.status == "booked")
+    resp = desk.post(f"/appointments/{appt.code}/move", data=_move(clinic, day), follow_redirects=True)
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "Moved; the patient is told." in page  # the move stands
+    assert "Lab work for this patient is not due back until" in page and due.isoformat() in page
+    moved = Appointment.get(Appointment.status == "booked")
+    later = desk.post(f"/appointments/{moved.code}/move", data=_move(clinic, due + timedelta(days=2)),
+                      follow_redirects=True).get_data(as_text=True)
+    assert "Moved; the patient is told." in later and "Lab work for this patient" not in later
