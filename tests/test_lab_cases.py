@@ -1,5 +1,6 @@
 """Lab cases 技工单 (issue 14): ordering, the state machine, races, the overdue list, access, audit,
 and the warning when a fitting is booked before the work is due back."""
+import subprocess
 from datetime import timedelta
 
 import pytest
@@ -29,8 +30,9 @@ def patient(make_patient):
 
 def _order(patient, lab, doctor, due_in=7, **kw):
     today = clinic_today()
-    return labs.order(patient, labs.CaseData(lab=lab, work_type=kw.pop("work_type", "crown"), teeth="36", shade="A2",
-                                             material="全瓷", due_on=today + timedelta(days=due_in), **kw),
+    return labs.order(patient, labs.CaseData(lab=lab, work_type=kw.pop("work_type", "crown"),
+                                             teeth=kw.pop("teeth", "36"), shade="A2", material="全瓷",
+                                             due_on=today + timedelta(days=due_in), **kw),
                       doctor, today)
 
 
@@ -204,3 +206,36 @@ def test_fitting_moved_before_the_due_date_warns(app, staff, clinic, patient, la
     later = desk.post(f"/appointments/{moved.code}/move", data=_move(clinic, due + timedelta(days=2)),
                       follow_redirects=True).get_data(as_text=True)
     assert "Moved; the patient is told." in later and "Lab work for this patient" not in later
+
+
+def test_lab_sheet_pdf_carries_the_work_and_only_the_patient_facts_the_lab_needs(app, staff, lab, as_role,
+                                                                                  make_patient, tmp_path):
+    from datetime import date
+    patient = make_patient(name="沈义齿", sex="F", birth_date=date(2015, 3, 8), id_number="110105201503080019",
+                           phone="13912345678", address="北京市朝阳区望京街道")
+    case = _order(patient, lab, staff["doctor"], teeth="36,37", note="邻面接触紧一点")
+    resp = as_role("nurse").get(f"/lab-cases/{case.code}/sheet.pdf")
+    assert resp.status_code == 200 and resp.headers["Content-Type"] == "application/pdf"
+    assert resp.headers["Cache-Control"] == "no-store"
+    path = tmp_path / "sheet.pdf"
+    path.write_bytes(resp.data)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    # the case, the patient as the lab needs them, the doctor, the work and the lab, in Chinese
+    for words in ("技工单", case.code, "沈义齿", patient.chart_no, "女", "岁", "送件医生", staff["doctor"].display_name,
+                  "全冠", "36,37", "A2", "全瓷", "华美义齿", "送件日期", "预计返回", f"{case.due_on.month}月{case.due_on.day}日",
+                  "邻面接触紧一点", "技工所签收", "仅供诊所及其技工所使用"):
+        assert words in text, words
+    for private in ("13912345678", "110105201503080019", "望京", patient.phone):  # minimum necessary
+        assert private not in text, private
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    cjk = [ln for ln in fonts.splitlines() if "CJK" in ln]
+    assert cjk and all(" yes " in ln for ln in cjk), fonts
+    printed = AuditEvent.get(AuditEvent.action == "print", AuditEvent.object_ref == case.code)
+    assert printed.object_type == "lab_case" and printed.patient_id == patient.id
+    english = as_role("doctor").get(f"/lab-cases/{case.code}/sheet.pdf?lang=en")
+    path.write_bytes(english.data)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Lab sheet" in text and "Ordering doctor" in text
+    assert as_role("frontdesk").get(f"/lab-cases/{case.code}/sheet.pdf").status_code == 403
+    page = as_role("doctor").get(f"/patients/{patient.code}/lab-cases").get_data(as_text=True)
+    assert f"/lab-cases/{case.code}/sheet.pdf" in page

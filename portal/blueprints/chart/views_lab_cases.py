@@ -1,5 +1,6 @@
 """Lab cases (技工单): a patient's cases, ordering one, moving it on, the overdue list, the labs list."""
 from flask import abort, g, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -10,10 +11,12 @@ from portal import audit
 from portal.access import allow
 from portal.blueprints.chart.loaders import _owned, load_patient, price_fen
 from portal.blueprints.chart.views import bp
+from portal.config import LANGUAGES
 from portal.forms import BaseForm
 from portal.labels import localized
 from portal.models import PlanItem, Visit
 from portal.models.lab_cases import Lab, LabCase
+from portal.reports.lab_case_pdf import lab_sheet
 from portal.services import ServiceError
 from portal.services import lab_cases as labs
 from portal.web import apply_service_error, local_today, refuse, render, see_other
@@ -122,6 +125,21 @@ def lab_status(code):
     except ServiceError as err:
         return refuse(err, back=back)
     return see_other(back, _("Lab case is now: %(s)s.", s=labs.STATUS_LABELS[case.status]))
+
+
+@bp.route("/lab-cases/<code>/sheet.pdf")
+@allow("lab.read")
+def lab_sheet_pdf(code):
+    """The sheet that travels with the work. In Chinese unless ?lang= asks otherwise: its reader is
+    the lab's technician, whatever language the clinic's screen is in."""
+    from portal.blueprints.reports.views import _pdf, _print
+    case = load_lab_case(code)
+    g.patient_data = True
+    lang = request.args.get("lang") if request.args.get("lang") in LANGUAGES else "zh_CN"
+    with force_locale(lang):
+        pdf = lab_sheet(case, local_today(), current_user)
+    _print(case.patient_id, "lab_case", case.code, lang)
+    return _pdf(pdf, f"lab-sheet-{case.code}.pdf")
 
 
 @bp.route("/lab-cases/overdue")
