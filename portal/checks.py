@@ -35,7 +35,8 @@ def explain(exc) -> tuple[str, str] | None:
         if isinstance(err, ValueError) and str(err).startswith(("DATABASE_URL", "HUEY_URL")):
             return _first_line(err), ("set it to postgresql://user@host:5432/name or sqlite:////path/portal.db"
                                       if str(err).startswith("DATABASE_URL") else
-                                      "set it to redis://host:6379/0 or sqlite:////path/huey.db")
+                                      "set it to postgresql://user@host:5432/name, redis://host:6379/0 "
+                                      "or sqlite:////path/huey.db")
         if isinstance(err, (pw.OperationalError, pw.InterfaceError, pw.ProgrammingError)) or \
                 type(err).__module__.split(".")[0] in ("psycopg2", "sqlite3"):
             if "no such table" in text or ("relation" in text and "does not exist" in text):
@@ -87,10 +88,18 @@ def check_database():
     return True, f"{type(db.obj).__name__}, schema version {current}", None
 
 
+QUEUE_FIXES = {
+    "PostgresHuey": "start PostgreSQL (systemctl start postgresql) or correct HUEY_URL "
+                    "(postgresql://user@host:5432/name; createdb NAME if it does not exist)",
+    "RedisHuey": "start Redis (systemctl start redis-server) or correct HUEY_URL",
+}
+
+
 def check_queue():
     from portal.jobs import check_queue as roundtrip
+    from portal.jobs import huey
     ok, detail = roundtrip()
-    return ok, detail, None if ok else "check HUEY_URL; for Redis: systemctl start redis-server"
+    return ok, detail, None if ok else QUEUE_FIXES.get(type(huey).__name__, "check HUEY_URL")
 
 
 def check_cjk_font():

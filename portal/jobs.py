@@ -1,24 +1,77 @@
-"""The Huey instance: SqliteHuey in its own file by default, RedisHuey when HUEY_URL says redis://.
+"""The Huey instance, chosen by HUEY_URL: SqliteHuey in its own file by default, PostgresHuey for
+postgresql:// (a clinic on PostgreSQL needs no Redis, and several nodes share one queue), RedisHuey
+for redis://.
 
 Tasks live in the top-level tasks.py; they take ids, not objects, and run inside an app context.
 """
 import os
+import zlib
 from datetime import timezone
 from pathlib import Path
 
-from huey import RedisHuey, SqliteHuey
+import peewee as pw
+from huey import Huey, RedisHuey, SqliteHuey
+from huey.contrib.sql_huey import SqlStorage
 
 from portal.config import default_huey_url
+
+
+class PostgresStorage(SqlStorage):
+    """Huey's SQL storage on PostgreSQL, its tables named huey_* so the queue may live in the
+    clinic's own database (which has a `counter` table of its own) or in a database of its own.
+
+    Several consumers, on one node or several, are safe with Huey's own statements: a worker takes
+    a task with SELECT … FOR UPDATE SKIP LOCKED and deletes it in the same transaction, and the
+    scheduler moves due tasks the same way, so no task reaches two workers (tests/test_postgres_huey.py
+    races 16 of them). The tables are made on first use, under an advisory lock: processes
+    starting together would otherwise race in CREATE TABLE IF NOT EXISTS; and a database that is
+    down when the web process starts costs the queue nothing until it is back."""
+
+    TABLE_LOCK = zlib.crc32(b"portal huey tables")
+
+    def __init__(self, name="huey", url=None, **kwargs):
+        from portal.db import make_database
+        super().__init__(name, database=make_database(url), create_tables=False, **kwargs)
+        self.tables_ready = False
+
+    def create_models(self):
+        models = super().create_models()
+        for model in models:
+            model._meta.set_table_name(f"huey_{model._meta.table_name}")
+        # Huey's indexes keep names from its own table names (index names are per schema in PostgreSQL).
+        _, schedule, task, _ = models
+        schedule._meta.indexes = [pw.ModelIndex(schedule, (schedule.queue, schedule.timestamp),
+                                                name="huey_schedule_queue_timestamp")]
+        task._meta.indexes = [pw.ModelIndex(task, (task.priority.desc(), task.id), name="huey_task_priority_id")]
+        return models
+
+    def create_tables(self):
+        with self.database.atomic():
+            self.database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (self.TABLE_LOCK,))
+            self.database.create_tables([self.KV, self.Schedule, self.Task, self.Counter])
+        self.tables_ready = True
+
+    def check_conn(self):
+        super().check_conn()
+        if not self.tables_ready:
+            self.create_tables()
+
+
+class PostgresHuey(Huey):
+    storage_class = PostgresStorage
 
 
 def make_huey(url: str, immediate: bool = False):
     if url.startswith(("redis://", "rediss://", "unix://")):
         return RedisHuey("portal", url=url, immediate=immediate)
+    if url.startswith(("postgresql://", "postgres://")):
+        return PostgresHuey("portal", url=url, immediate=immediate)
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         return SqliteHuey("portal", filename=path, immediate=immediate)
-    raise ValueError(f"HUEY_URL not supported: {url!r} (use sqlite:///path or redis://host:port/db)")
+    raise ValueError(f"HUEY_URL not supported: {url!r} "
+                     "(use sqlite:///path, postgresql://user@host/db or redis://host:port/db)")
 
 
 huey = make_huey(default_huey_url(),
@@ -65,6 +118,7 @@ def check_queue() -> tuple[bool, str]:
         key = "portal-check"
         huey.storage.put_data(key, b"ok")
         value = huey.storage.pop_data(key)
-        return value == b"ok", type(huey).__name__
+        where = f", database {huey.storage.database.database}" if isinstance(huey, PostgresHuey) else ""
+        return value == b"ok", type(huey).__name__ + where
     except Exception as exc:  # the check reports, it does not crash
         return False, f"{type(huey).__name__}: {exc}"

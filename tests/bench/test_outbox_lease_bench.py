@@ -12,7 +12,6 @@ pytest -m bench tests/bench/test_outbox_lease_bench.py` for a quick look. The sc
 runs in `make test` is tests/test_outbox_lease.py.
 """
 import os
-import subprocess
 import time
 
 import pytest
@@ -22,6 +21,7 @@ from portal.models import OutboxMessage
 from tests.bench.conftest import report, size
 from tests.notify_servers import Gateway
 from tests.test_outbox_lease import make_due
+from tests.worker_nodes import WorkerProcess
 
 MESSAGES = size("BENCH_OUTBOX_MESSAGES", 120, 24)
 SEND_SECONDS = float(os.environ.get("BENCH_OUTBOX_SEND_SECONDS", 5))
@@ -32,20 +32,19 @@ THREADS = 4
 pytestmark = pytest.mark.bench
 
 
-class Worker:
+class Worker(WorkerProcess):
     """A real `portal worker` on the test's clock, its database, its own queue and the gateway."""
 
     def __init__(self, app, clock, tmp_path, gateway):
         self.huey_url = f"sqlite:///{tmp_path / 'huey.db'}"
-        self.command = clock.python_command("portal.cli", "worker", "--workers", str(THREADS))
-        self.env = {**os.environ, "DATABASE_URL": app.config["DATABASE_URL"], "HUEY_URL": self.huey_url,
-                    "SMS_GATEWAY_URL": gateway.url, "OUTBOX_LEASE_SECONDS": str(LEASE),
-                    "PORTAL_INSTANCE": str(tmp_path), "SECRET_KEY": "x", "HUEY_IMMEDIATE": ""}
-        self.log = open(tmp_path / "worker.log", "ab")
-        self.process = None
+        super().__init__(clock, tmp_path / "worker.log",
+                         {"DATABASE_URL": app.config["DATABASE_URL"], "HUEY_URL": self.huey_url,
+                          "SMS_GATEWAY_URL": gateway.url, "OUTBOX_LEASE_SECONDS": str(LEASE),
+                          "PORTAL_INSTANCE": str(tmp_path)},
+                         "--workers", str(THREADS))
 
     def start(self):
-        self.process = subprocess.Popen(self.command, env=self.env, stdout=self.log, stderr=self.log)
+        super().start()
         time.sleep(3)  # up, and its start-up sweep has looked
 
     def enqueue(self, *task_calls):
@@ -63,18 +62,8 @@ class Worker:
         import tasks
         self.enqueue(tasks.sweep_outbox.s())
 
-    def kill(self):
-        self.process.kill()
-        self.process.wait(10)
-
     def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self.log.close()
+        super().stop(30)
 
 
 def _unsent(ids) -> int:
