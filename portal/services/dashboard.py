@@ -146,3 +146,42 @@ def alerts_of(patient_ids: set[int], medical: bool) -> dict:
     """Alert badges for the page's patients in one go (the caller passes only those the viewer may see)."""
     from portal.services.alerts import alerts_for
     return alerts_for(sorted(patient_ids), medical=medical) if patient_ids else {}
+
+
+# --- the doctor's unsigned paperwork (issue 14) ---------------------------------------------------
+
+@dataclass
+class Unsigned:
+    """A draft prescription or an unsigned consent form on the doctor's home page."""
+    kind: str                 # "prescription" or "consent"
+    record: object            # the Prescription or ConsentForm (its patient joined)
+    patient: Patient
+    written: datetime         # clinic time
+    before_today: bool        # left over from an earlier day: flagged
+    what: str                 # the consent's kind and tooth, the prescription's diagnosis
+
+
+def unsigned_paperwork(doctor: Staff, day: date, tz: str, limit: int = 30) -> list[Unsigned]:
+    """The doctor's draft prescriptions and the consent forms still waiting for their signature,
+    oldest first. A consent form a nurse prepared has no doctor yet: it is this doctor's when it
+    hangs on their visit, or, on no visit, when they are the patient's attending doctor. Two
+    statements, whatever the number."""
+    from portal.models import ConsentForm, ConsentTemplate, Prescription, Visit
+    from portal.services.consent import KIND_LABELS
+    start, _end = day_bounds_utc(day, tz)
+    rxs = (Prescription.select(Prescription, Patient).join(Patient)
+           .where(Prescription.doctor == doctor, Prescription.status == "draft")
+           .order_by(Prescription.created_at, Prescription.id).limit(limit))
+    nobody_yet = ConsentForm.doctor.is_null() & (
+        (Visit.doctor == doctor) | (ConsentForm.visit.is_null() & (Patient.attending_doctor == doctor)))
+    forms = (ConsentForm.select(ConsentForm, Patient, ConsentTemplate).join(Patient)
+             .switch(ConsentForm).join(ConsentTemplate)
+             .switch(ConsentForm).join(Visit, pw.JOIN.LEFT_OUTER)
+             .where(ConsentForm.status == "draft", (ConsentForm.doctor == doctor) | nobody_yet)
+             .order_by(ConsentForm.created_at, ConsentForm.id).limit(limit))
+    rows = [Unsigned("prescription", rx, rx.patient, to_local(rx.created_at, tz), rx.created_at < start,
+                     rx.diagnosis[:40]) for rx in rxs]
+    rows += [Unsigned("consent", f, f.patient, to_local(f.created_at, tz), f.created_at < start,
+                      " ".join(str(part) for part in (KIND_LABELS.get(f.template.kind, ""), f.tooth) if part))
+             for f in forms]
+    return sorted(rows, key=lambda row: row.written)

@@ -38,6 +38,7 @@ def _today_by_role(role: str, today, tz: str) -> dict:
     if role == "doctor":
         lists["my_day"] = dashboard.doctor_today(viewer, today, tz)
         lists["unsigned"] = chart_visits.unsigned_drafts(viewer, today)
+        lists["paperwork"] = dashboard.unsigned_paperwork(viewer, today, tz)
     elif role == "nurse":
         lists["chairs"] = dashboard.chairs_today(today, tz)
     elif role == "frontdesk":
@@ -51,7 +52,8 @@ def _today_by_role(role: str, today, tz: str) -> dict:
 
     def visible(patient) -> bool:
         return can(viewer, "patient.read", patient)
-    rows = [lists.get("my_day"), lists.get("unsigned"), lists.get("to_bill"), lists.get("unconfirmed")]
+    rows = [lists.get("my_day"), lists.get("unsigned"), lists.get("paperwork"), lists.get("to_bill"),
+            lists.get("unconfirmed")]
     if "arrivals" in lists:
         rows += [lists["arrivals"]["expected"], lists["arrivals"]["arrived"]]
     for chair in lists.get("chairs", ()):
