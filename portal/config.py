@@ -15,6 +15,17 @@ def default_huey_url() -> str:
     return os.environ.get("HUEY_URL", f"sqlite:///{instance_dir() / 'huey.db'}")
 
 
+def pdf_render_socket(instance: Path) -> str:
+    """The renderer's Unix socket in the instance folder, or, when that path is longer than a
+    socket address may be (108 bytes), a name in the system's temporary folder unique to it."""
+    path = str(instance.resolve() / "pdf-renderer.sock")
+    if len(path.encode()) <= 100:
+        return path
+    import hashlib
+    import tempfile
+    return str(Path(tempfile.gettempdir()) / f"portal-pdf-{hashlib.sha256(path.encode()).hexdigest()[:16]}.sock")
+
+
 def from_env() -> dict:
     env = os.environ.get
     instance = instance_dir()
@@ -55,6 +66,15 @@ def from_env() -> dict:
         "SLOT_MINUTES": int(env("SLOT_MINUTES", 15)),
         # Rendered day grids each web process keeps (per day, view and viewer); 0 draws every time.
         "SCHEDULE_GRID_CACHE": int(env("SCHEDULE_GRID_CACHE", 32)),
+        # Printouts: WeasyPrint runs in one renderer process shared by the web workers and the Huey
+        # worker (portal/reports/renderer.py), started on demand; it exits after PDF_RENDER_RECYCLE
+        # printouts or PDF_RENDER_IDLE_SECONDS without one, giving its memory back. "inline": in
+        # the asking process (a script, or to compare timings).
+        "PDF_RENDERER": env("PDF_RENDERER", "process"),
+        "PDF_RENDER_RECYCLE": int(env("PDF_RENDER_RECYCLE", 50)),
+        "PDF_RENDER_IDLE_SECONDS": float(env("PDF_RENDER_IDLE_SECONDS", 120)),
+        "PDF_RENDER_TIMEOUT": float(env("PDF_RENDER_TIMEOUT", 60)),
+        "PDF_RENDER_SOCKET": env("PDF_RENDER_SOCKET", "") or pdf_render_socket(instance),
         "VISIT_MINUTES": {"first": 60, "revisit": 30, "emergency": 30, "recall": 45, "followup": 20},
         "FIRST_VISIT_MIN_MINUTES": 60,
         "REMINDER_DAY_BEFORE_AT": env("REMINDER_DAY_BEFORE_AT", "10:00"),  # local time, the day before

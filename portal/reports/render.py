@@ -1,89 +1,53 @@
-"""HTML → PDF with WeasyPrint.
+"""HTML → PDF: print templates rendered here, turned into PDF by the renderer process.
 
+- WeasyPrint runs in one shared, recycled process (portal/reports/renderer.py), never in a web
+  worker: its memory would stay in the worker for good. PDF_RENDERER = "inline" renders in this
+  process instead (a one-off script, or to compare timings).
 - Resources load only through `StaticOnlyFetcher`: files under portal/static (by `/static/…`
   URL or a file:// path inside it) and data: URIs. No network, no other file.
 - Fonts come from fontconfig (Noto Sans CJK from fonts-noto-cjk); WeasyPrint subsets them with
   HarfBuzz when libharfbuzz-subset is present (fontTools otherwise: much slower for CJK).
-- One FontConfiguration per process: fontconfig's scan is done once, not per printout.
 """
-import mimetypes
 import re
-import threading
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
-from flask import current_app, render_template
+from flask import current_app, make_response, render_template
 from markupsafe import Markup
+from werkzeug.exceptions import ServiceUnavailable
 
-STATIC_ROOT = (Path(__file__).resolve().parent.parent / "static").resolve()
-_local = threading.local()
+from portal.reports import renderer_client
+from portal.reports.renderer import STATIC_ROOT, FetchRefused, fetch_static, render_here  # noqa: F401
 
-
-class FetchRefused(Exception):
-    """A printout asked for something outside the app's static files."""
-
-
-def _static_path(url: str) -> Path:
-    parts = urlsplit(url)
-    if parts.scheme == "file":
-        if parts.netloc not in ("", "localhost"):
-            raise FetchRefused(url)
-        path = Path(unquote(parts.path))
-    elif parts.scheme == "" and parts.path.startswith("/static/"):
-        path = STATIC_ROOT / unquote(parts.path[len("/static/"):])
-    else:
-        raise FetchRefused(url)
-    resolved = path.resolve()
-    if resolved != STATIC_ROOT and STATIC_ROOT not in resolved.parents:
-        raise FetchRefused(url)
-    if not resolved.is_file():
-        raise FetchRefused(url)
-    return resolved
+__all__ = ["STATIC_ROOT", "FetchRefused", "fetch_static", "html_to_pdf", "render_pdf", "PrintoutUnavailable"]
 
 
-def fetch_static(url: str) -> tuple[bytes, str]:
-    """(body, mime type) of an allowed URL; FetchRefused for anything else."""
-    if url.startswith("data:"):
-        from weasyprint.urls import default_url_fetcher
-        result = default_url_fetcher(url)
-        return result["string"], result.get("mime_type", "")
-    path = _static_path(url)
-    return path.read_bytes(), mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+class PrintoutUnavailable(ServiceUnavailable):
+    """The renderer could not make the PDF: a page that says so (503), in the user's language.
+    In the Huey worker it is an ordinary exception: the print job fails and says why."""
 
-
-def _fetcher_class():
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
-
-    class StaticOnlyFetcher(URLFetcher):
-        def fetch(self, url, headers=None):
-            body, mime = fetch_static(url)
-            return URLFetcherResponse(url, body, headers={"Content-Type": mime})
-    return StaticOnlyFetcher
-
-
-def url_fetcher():
-    if not hasattr(_local, "fetcher"):
-        _local.fetcher = _fetcher_class()()
-    return _local.fetcher
-
-
-def font_config():
-    if not hasattr(_local, "fonts"):
-        from weasyprint.text.fonts import FontConfiguration
-        _local.fonts = FontConfiguration()
-    return _local.fonts
+    def get_response(self, environ=None, scope=None):
+        return make_response(render_template("print/unavailable.html"), 503, {"Retry-After": "30"})
 
 
 def html_to_pdf(html: str) -> bytes:
-    from weasyprint import HTML
-    document = HTML(string=html, base_url=STATIC_ROOT.as_uri() + "/", url_fetcher=url_fetcher())
-    return document.write_pdf(font_config=font_config())
+    """HTML → PDF in this process (the renderer's own code path, without the process)."""
+    return render_here(html)
+
+
+def pdf_of_html(html: str) -> bytes:
+    config = current_app.config
+    if config.get("PDF_RENDERER") == "inline":
+        return render_here(html)
+    try:
+        return renderer_client.render(html, renderer_client.Settings.from_config(config))
+    except renderer_client.RendererUnavailable as exc:
+        current_app.logger.error("printout not made: %s", exc)
+        raise PrintoutUnavailable(str(exc)) from exc
 
 
 def render_pdf(template: str, **context) -> bytes:
     """Render a print template (in the current locale) and turn it into a PDF."""
     html = render_template(template, static_css=static_css_url, **context)
-    return html_to_pdf(html)
+    return pdf_of_html(html)
 
 
 def static_css_url(name: str) -> str:
