@@ -145,4 +145,6 @@ def seed_clinical(staff: list[Staff], today: date) -> str:
     procedures = seed_catalogue()
     doctor = next((s for s in staff if s.role == "doctor"), None)
     charts_made = seed_charts(doctor, today) if doctor else 0
-    return f"{procedures} procedures, {charts_made} demo charts"
+    from portal.demo_paperwork import seed_paperwork
+    paperwork = seed_paperwork(staff, today)  # issue 14: consent, prescription, perio exam, lab cases
+    return f"{procedures} procedures, {charts_made} demo charts, {paperwork}"
