@@ -239,3 +239,13 @@ def test_lab_sheet_pdf_carries_the_work_and_only_the_patient_facts_the_lab_needs
     assert as_role("frontdesk").get(f"/lab-cases/{case.code}/sheet.pdf").status_code == 403
     page = as_role("doctor").get(f"/patients/{patient.code}/lab-cases").get_data(as_text=True)
     assert f"/lab-cases/{case.code}/sheet.pdf" in page
+
+
+def test_the_visit_page_sends_work_to_a_lab_with_the_visit_chosen(app, staff, patient, lab, as_role):
+    from portal.services import chart_visits as visits
+    visit = visits.open_visit(patient, staff["doctor"], clinic_today())
+    order_url = f"/patients/{patient.code}/lab-cases?visit={visit.code}"
+    assert order_url in as_role("doctor").get(f"/visits/{visit.code}").get_data(as_text=True)
+    assert order_url not in as_role("nurse").get(f"/visits/{visit.code}").get_data(as_text=True)  # nurses do not order
+    form = as_role("doctor").get(order_url).get_data(as_text=True)
+    assert f'<option selected value="{visit.code}">' in form or f'value="{visit.code}" selected' in form
