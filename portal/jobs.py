@@ -23,9 +23,9 @@ class PostgresStorage(SqlStorage):
     Several consumers, on one node or several, are safe with Huey's own statements: a worker takes
     a task with SELECT … FOR UPDATE SKIP LOCKED and deletes it in the same transaction, and the
     scheduler moves due tasks the same way, so no task reaches two workers (tests/test_postgres_huey.py
-    races 16 of them). The tables are made on first use, under an advisory lock: processes
-    starting together would otherwise race in CREATE TABLE IF NOT EXISTS; and a database that is
-    down when the web process starts costs the queue nothing until it is back."""
+    races 16 of them). The tables are made when the storage is made, under an advisory lock
+    (processes starting together would otherwise race in CREATE TABLE IF NOT EXISTS); if the
+    database is down then, on first use once it is back, so a process still starts."""
 
     TABLE_LOCK = zlib.crc32(b"portal huey tables")
 
@@ -33,6 +33,11 @@ class PostgresStorage(SqlStorage):
         from portal.db import make_database
         super().__init__(name, database=make_database(url), create_tables=False, **kwargs)
         self.tables_ready = False
+        try:
+            with self.database.connection_context():  # closed again: a forked process must not share it
+                self.create_tables()
+        except pw.OperationalError:
+            pass  # check_conn() makes them on first use
 
     def create_models(self):
         models = super().create_models()
