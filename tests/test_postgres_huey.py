@@ -202,3 +202,15 @@ def test_two_workers_on_postgres_deliver_every_due_message_exactly_once(app, clo
     assert "Executing tasks.portal.send_message" in extra.log()
     assert "Enqueueing periodic task tasks.portal.sweep_outbox" in periodic.log()
     assert "Periodic tasks are disabled" in extra.log() and "Enqueueing periodic task" not in extra.log()
+
+
+def test_portal_check_reports_whether_the_queue_database_answers(app, monkeypatch):
+    import portal.jobs as jobs
+    from portal.checks import check_queue
+    monkeypatch.setattr(jobs, "huey", make_huey(PG_URL))
+    ok, detail, fix = check_queue()
+    assert ok and detail == f"PostgresHuey, database {PG_URL.rsplit('/', 1)[-1]}" and fix is None
+    monkeypatch.setattr(jobs, "huey", make_huey("postgresql://postgres@127.0.0.1:9/nowhere"))  # nothing listens
+    ok, detail, fix = check_queue()
+    assert not ok and detail.startswith("PostgresHuey: ") and "connect" in detail
+    assert "systemctl start postgresql" in fix and "HUEY_URL" in fix
