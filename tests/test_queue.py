@@ -1,5 +1,5 @@
-"""The job queue on its real storage (RedisHuey when HUEY_URL is set, else SqliteHuey in a file),
-not immediate mode: tasks are serialised, stored, taken by a worker and their results read back.
+"""The job queue on its real storage (RedisHuey or PostgresHuey as HUEY_URL says, else SqliteHuey
+in a file), not immediate mode: tasks are serialised, stored, taken by a worker and their results read back.
 The periodic tasks of tasks.py run against the test's database inside an app context.
 """
 import logging
@@ -19,7 +19,7 @@ import tasks
 from portal.audit import verify_chain
 from portal.db import db, is_sqlite
 from portal.jobs import huey as portal_huey
-from portal.jobs import make_huey
+from portal.jobs import PostgresHuey, make_huey
 from portal.models import AuditEvent, LoginAttempt, StaffSession, utcnow
 
 HUEY_URL = os.environ.get("HUEY_URL", "")
@@ -64,7 +64,8 @@ def test_make_huey_picks_the_storage_from_the_url(tmp_path):
 
 def test_a_task_goes_through_storage_to_a_worker_and_back(queue):
     producer, worker = queue(), queue()
-    assert isinstance(producer, RedisHuey if HUEY_URL.startswith("redis") else SqliteHuey)
+    expected = RedisHuey if HUEY_URL.startswith("redis") else PostgresHuey if HUEY_URL.startswith("postgres") else SqliteHuey
+    assert isinstance(producer, expected)
     enqueue_add = producer.task(name="test.add")(add)
     worker.task(name="test.add")(add)  # the worker process imports the same tasks module
 
