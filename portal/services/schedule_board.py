@@ -4,14 +4,11 @@ from types import SimpleNamespace
 from datetime import date, datetime, timedelta
 
 from portal.db import db
-from portal.models import Appointment, Chair, Patient, PatientTag, Staff, Tag
-from portal.models.schedule import ACTIVE_STATUSES
-from portal.services.alerts import alerts_for
+from portal.models import Appointment, Chair, Patient, Staff
+from portal.models.schedule import ACTIVE_STATUSES, LONGEST_APPOINTMENT
+from portal.services.alerts import alerts_for, vip_query
 from portal.services.clock import day_bounds_utc, parse_hhmm, to_local
 from portal.services.shifts import week_grid, windows_for
-
-VIP_TAG = "VIP"  # until membership tiers exist, the VIP mark comes from this tag
-
 
 @dataclass
 class Block:
@@ -40,63 +37,70 @@ class Column:
     key: int
     title: str
     is_vip: bool = False
-    blocks: list = field(default_factory=list)
     working_rows: set = field(default_factory=set)
     working_spans: list = field(default_factory=list)  # (first row, last row + 1) per shift window
     free_rows: list = field(default_factory=list)      # rows a tap can book: no visit there
+    rows: list = field(default_factory=list)           # (raw row, Placer placement) per appointment
 
 
-def vip_patient_ids(patients) -> set[int]:
+def vip_patient_ids(patient_ids) -> set[int]:
     """Which of these patients the desk treats as VIP: a VIP or diamond member, someone such a
-    member referred, or (before anyone had a tier) a patient tagged VIP. `patients` is a list of
-    ids or a query selecting them; a query keeps a busy day's 320 ids out of the SQL text."""
-    from portal.models import Membership
-    from portal.services.tiers import VIP_TIERS
-    if isinstance(patients, (list, tuple, set)):
-        if not patients:
-            return set()
-        patients = list(patients)
-    vip_members = Membership.select(Membership.patient).where(Membership.tier.in_(VIP_TIERS))
-    tagged = PatientTag.select(PatientTag.patient).join(Tag).where(Tag.name == VIP_TAG)
-    q = Patient.select(Patient.id).where(Patient.id.in_(patients) & (
-        Patient.id.in_(vip_members) | Patient.referred_by.in_(vip_members) | Patient.id.in_(tagged)))
-    return {pid for (pid,) in q.tuples()}
+    member referred, or (before anyone had a tier) a patient tagged VIP (alerts.VIP_SQL: each
+    way starts from the id list, so the patient table is never walked)."""
+    ids = sorted({i for i in patient_ids if i is not None})
+    if not ids:
+        return set()
+    sql, params = vip_query(ids)
+    return {pid for (pid,) in db.execute_sql(sql, params).fetchall()}
 
 
-# What the grid, the board and a doctor's day show. A narrow select read as tuples keeps a busy
-# day cheap: a 20-chair day has ~320 appointments, and full model rows cost more than the page.
-LISTED = (Appointment.id, Appointment.code, Appointment.patient, Appointment.doctor, Appointment.chair,
-          Appointment.start_at, Appointment.end_at, Appointment.visit_type, Appointment.status,
-          Appointment.confirmed_at, Appointment.arrived_at, Appointment.planned,
-          Patient.code, Patient.name, Patient.restricted, Patient.attending_doctor,
-          Staff.display_name, Chair.name)
+# What the grid, the board and a doctor's day show, read as plain rows through the raw cursor:
+# a busy day has ~320 appointments and a week ~2,200, and building models (or per-row query
+# objects) for them cost more than drawing the page. One SQL text per filter, made once.
+ROW_SQL = (
+    "SELECT a.id, a.code, a.patient_id, a.doctor_id, a.chair_id, a.start_at, a.end_at, a.visit_type,"
+    " a.status, a.confirmed_at, a.arrived_at, a.planned, p.code, p.name, p.restricted,"
+    " p.attending_doctor_id, s.display_name, c.name, v.code"
+    ' FROM "appointment" AS "a" JOIN "patient" AS "p" ON p.id = a.patient_id JOIN "staff" AS "s" ON s.id = a.doctor_id'
+    ' JOIN "chair" AS "c" ON c.id = a.chair_id LEFT JOIN "visit" AS "v" ON v.appointment_id = a.id'
+    " WHERE a.start_at < {p} AND a.start_at > {p} AND a.end_at > {p}{more} ORDER BY a.start_at, a.id")
+(R_ID, R_CODE, R_PATIENT, R_DOCTOR, R_CHAIR, R_START, R_END, R_TYPE, R_STATUS, R_CONFIRMED, R_ARRIVED, R_PLANNED,
+ R_P_CODE, R_P_NAME, R_P_RESTRICTED, R_P_DOCTOR, R_D_NAME, R_C_NAME, R_VISIT) = range(19)  # R_VISIT: its visit's code
+ROW_FILTERS = {"doctor": "a.doctor_id", "status": "a.status", "id": "a.id"}
+
+
+def appointment_rows(start_utc, end_utc, active_only: bool = False, **filters) -> list[tuple]:
+    """Appointments overlapping [start, end) (Appointment.overlapping), as raw row tuples (R_*
+    indexes), in start order. `filters`: doctor, status or id equal to a value."""
+    param = db.param
+    more = "".join(f" AND {ROW_FILTERS[name]} = {param}" for name in filters)
+    if active_only:
+        more += " AND a.status IN (" + ", ".join(param for _ in ACTIVE_STATUSES) + ")"
+    sql = ROW_SQL.format(p=param, more=more)
+    params = [end_utc, start_utc - LONGEST_APPOINTMENT, start_utc, *filters.values()]
+    if active_only:
+        params += ACTIVE_STATUSES
+    return db.execute_sql(sql, params).fetchall()
+
+
+def light(row: tuple) -> SimpleNamespace:
+    """A row as the templates read an appointment: a.patient.name, a.doctor.display_name, …"""
+    (id_, code, patient_id, doctor_id, chair_id, start_at, end_at, visit_type, status, confirmed_at,
+     arrived_at, planned, p_code, p_name, p_restricted, p_doctor, d_name, c_name, _visit) = row
+    patient = SimpleNamespace(id=patient_id, code=p_code, name=p_name, restricted=bool(p_restricted),
+                              attending_doctor_id=p_doctor)
+    return SimpleNamespace(
+        id=id_, code=code, patient_id=patient_id, doctor_id=doctor_id, chair_id=chair_id,
+        start_at=_dt(start_at), end_at=_dt(end_at), visit_type=visit_type, status=status,
+        confirmed_at=_dt(confirmed_at) if confirmed_at else None,
+        arrived_at=_dt(arrived_at) if arrived_at else None, planned=planned,
+        patient=patient, doctor=SimpleNamespace(id=doctor_id, display_name=d_name),
+        chair=SimpleNamespace(id=chair_id, name=c_name))
 
 
 def appointments_between(start_utc, end_utc, **filters) -> list[SimpleNamespace]:
     """Appointments overlapping the interval, as light rows: a.patient.name, a.doctor.display_name, …"""
-    q = (Appointment.select(*LISTED)
-         .join(Patient, on=(Appointment.patient == Patient.id))
-         .switch(Appointment).join(Staff, on=(Appointment.doctor == Staff.id))
-         .switch(Appointment).join(Chair, on=(Appointment.chair == Chair.id))
-         .where(Appointment.overlapping(start_utc, end_utc))
-         .order_by(Appointment.start_at))
-    for name, value in filters.items():
-        q = q.where(getattr(Appointment, name) == value)
-    rows = []
-    # The raw cursor skips peewee's per-value conversion (18 columns × 320 rows on a busy day);
-    # _dt and bool() below do the little conversion these columns need.
-    for (id_, code, patient_id, doctor_id, chair_id, start_at, end_at, visit_type, status, confirmed_at,
-         arrived_at, planned, p_code, p_name, p_restricted, p_doctor, d_name, c_name) in db.execute(q).fetchall():
-        patient = SimpleNamespace(id=patient_id, code=p_code, name=p_name, restricted=bool(p_restricted),
-                                  attending_doctor_id=p_doctor)
-        rows.append(SimpleNamespace(
-            id=id_, code=code, patient_id=patient_id, doctor_id=doctor_id, chair_id=chair_id,
-            start_at=_dt(start_at), end_at=_dt(end_at), visit_type=visit_type, status=status,
-            confirmed_at=_dt(confirmed_at) if confirmed_at else None,
-            arrived_at=_dt(arrived_at) if arrived_at else None, planned=planned,
-            patient=patient, doctor=SimpleNamespace(id=doctor_id, display_name=d_name),
-            chair=SimpleNamespace(id=chair_id, name=c_name)))
-    return rows
+    return [light(row) for row in appointment_rows(start_utc, end_utc, **filters)]
 
 
 def _dt(value):
@@ -104,47 +108,75 @@ def _dt(value):
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
-def day_grid(day: date, by: str, config, include_inactive: bool = False, medical: bool = True) -> dict:
-    """Columns per chair (or per doctor) with appointment blocks placed on slot rows, each block
-    with its patient's alerts (`medical`: may the viewer see allergy and medical-alert text)."""
+class Placer:
+    """Where an appointment sits: local start and end, its day and slot rows [r1, r2). Kept per
+    (start, end) as the database sent them: a busy day's 20 chairs share each start time, so a
+    week's 2,200 visits need ~100 conversions instead of 4,400."""
+
+    def __init__(self, config):
+        self.tz, self.slot = config["PORTAL_TZ"], config["SLOT_MINUTES"]
+        self.opens, closes = parse_hhmm(config["CLINIC_OPENS"]), parse_hhmm(config["CLINIC_CLOSES"])
+        day = date(2000, 1, 3)
+        self.rows = int((datetime.combine(day, closes) - datetime.combine(day, self.opens)).total_seconds() // 60 // self.slot)
+        self._local = _local_clock(self.tz)
+        self._kept: dict = {}
+
+    def __call__(self, start_raw, end_raw) -> tuple[datetime, datetime, date, int, int]:
+        found = self._kept.get((start_raw, end_raw))
+        if found is None:
+            start, end = self._local(_dt(start_raw)), self._local(_dt(end_raw))
+            first = datetime.combine(start.date(), self.opens)
+            r1 = max(0, int((start - first).total_seconds() // 60 // self.slot))
+            r2 = min(self.rows, max(r1 + 1, int(-(-(end - first).total_seconds() // 60 // self.slot))))
+            found = self._kept[(start_raw, end_raw)] = (start, end, start.date(), r1, r2)
+        return found
+
+
+def block_of(row: tuple, placed: tuple, alerts: list, visible: bool = True) -> Block:
+    """The Block a template draws for a row (made only for the parts being drawn)."""
+    start, end, _day, r1, r2 = placed
+    return Block(light(row), start, end, r1, r2, any(x.kind == "vip" for x in alerts), visible, list(alerts))
+
+
+def day_grid(day: date, by: str, config, medical: bool = True) -> dict:
+    """Columns per chair (or per doctor) with the day's active appointments as raw rows placed on
+    slot rows (`col.rows`: (row, placement) pairs), each patient's alerts (`medical`: may the
+    viewer see allergy and medical-alert text) and the bookable free rows. Blocks are made by
+    whoever draws a column (block_of): a kept column needs none."""
     tz, slot = config["PORTAL_TZ"], config["SLOT_MINUTES"]
-    opens, closes = parse_hhmm(config["CLINIC_OPENS"]), parse_hhmm(config["CLINIC_CLOSES"])
-    first = datetime.combine(day, opens)
-    rows = int((datetime.combine(day, closes) - first).total_seconds() // 60 // slot)
+    place = Placer(config)
+    first = datetime.combine(day, place.opens)
+    rows = place.rows
     start_utc, end_utc = day_bounds_utc(day, tz)
-    appts = list(appointments_between(start_utc, end_utc))
-    if not include_inactive:
-        appts = [a for a in appts if a.status in ACTIVE_STATUSES]
-    alerts = alerts_for(Appointment.select(Appointment.patient).where(
-        Appointment.overlapping(start_utc, end_utc)), medical=medical) if appts else {}
-    doctors = list(Staff.select().where(Staff.role == "doctor", Staff.active == True).order_by(Staff.display_name))  # noqa: E712
-    windows = windows_for([d.id for d in doctors], day)
+    appts = appointment_rows(start_utc, end_utc, active_only=True)
+    alerts = alerts_for([r[R_PATIENT] for r in appts], medical=medical) if appts else {}
     if by == "doctor":
-        columns = {d.id: Column(d.id, d.display_name) for d in doctors if windows[d.id]}
+        doctors = list(Staff.select(Staff.id, Staff.display_name).where(Staff.role == "doctor", Staff.active == True)  # noqa: E712
+                       .order_by(Staff.display_name).tuples())
+        windows = windows_for([d for d, _ in doctors], day)
+        columns = {d: Column(d, name) for d, name in doctors if windows[d]}
         for a in appts:
-            columns.setdefault(a.doctor_id, Column(a.doctor_id, a.doctor.display_name))
-        for d in doctors:
-            if d.id in columns:
-                columns[d.id].working_rows = _rows_of(windows[d.id], first, slot, rows)
+            if a[R_DOCTOR] not in columns:
+                columns[a[R_DOCTOR]] = Column(a[R_DOCTOR], a[R_D_NAME])
+        for d, _name in doctors:
+            if d in columns:
+                columns[d].working_rows = _rows_of(windows[d], first, slot, rows)
     else:
-        chairs = list(Chair.select().where(Chair.active == True).order_by(Chair.sort_order, Chair.id))  # noqa: E712
-        columns = {c.id: Column(c.id, c.name, c.is_vip) for c in chairs}
+        chairs = Chair.select(Chair.id, Chair.name, Chair.is_vip).where(Chair.active == True)  # noqa: E712
+        columns = {c: Column(c, name, bool(vip)) for c, name, vip in chairs.order_by(Chair.sort_order, Chair.id).tuples()}
+    key_at = R_DOCTOR if by == "doctor" else R_CHAIR
     for a in appts:
-        start, end = to_local(a.start_at, tz), to_local(a.end_at, tz)
-        r1 = max(0, int((start - first).total_seconds() // 60 // slot))
-        r2 = min(rows, max(r1 + 1, int(-(-(end - first).total_seconds() // 60 // slot))))
-        key = a.doctor_id if by == "doctor" else a.chair_id
-        if key in columns:
-            found = alerts.get(a.patient_id, ())
-            columns[key].blocks.append(Block(a, start, end, r1, r2, any(x.kind == "vip" for x in found), alerts=found))
+        col = columns.get(a[key_at])
+        if col is not None:
+            col.rows.append((a, place(a[R_START], a[R_END])))
     for col in columns.values():
-        taken = {r for b in col.blocks for r in range(b.row_start, b.row_end)}
+        taken = {r for _a, (_s, _e, _d, r1, r2) in col.rows for r in range(r1, r2)}
         open_rows = col.working_rows if by == "doctor" else range(rows)
         col.free_rows = [r for r in sorted(open_rows) if r not in taken]
         col.working_spans = _spans(sorted(col.working_rows))
     labels = [(first + timedelta(minutes=slot * i)).strftime("%H:%M") for i in range(rows)]
     return {"columns": list(columns.values()), "rows": rows, "labels": labels, "count": len(appts),
-            "doctors": doctors, "windows": windows}
+            "alerts": alerts}
 
 
 @dataclass
@@ -176,66 +208,62 @@ class WeekRow:
     key: int
     title: str
     is_vip: bool = False
-    cells: list = field(default_factory=list)
+    cells: list = field(default_factory=list)  # (day, windows, [(row, placement)]) per day
 
 
 def week_book(monday: date, by: str, config, doctor_id: int | None = None, medical: bool = True) -> dict:
-    """Seven days of appointments per doctor (or per chair): compact blocks with alerts, free
-    gaps a tap can book, cells off shift marked. A constant number of queries for any week:
-    the appointments, the alerts (two), the doctors, their shifts (two) and, by chair, the chairs.
-    `doctor_id` narrows the book to one doctor (then it is by doctor)."""
-    tz, slot = config["PORTAL_TZ"], config["SLOT_MINUTES"]
-    opens, closes = parse_hhmm(config["CLINIC_OPENS"]), parse_hhmm(config["CLINIC_CLOSES"])
+    """Seven days of appointments per doctor (or per chair): each row's cells hold the day, the
+    shift windows that open it and its appointments as (raw row, placement) pairs; `week_cell`
+    turns one into blocks and free gaps when it is drawn. A constant number of queries for any
+    week: the appointments, the alerts (two), the doctors, their shifts (two) and, by chair, the
+    chairs. `doctor_id` narrows the book to one doctor (then it is by doctor)."""
+    tz = config["PORTAL_TZ"]
+    place = Placer(config)
     days = [monday + timedelta(days=i) for i in range(7)]
     start_utc, end_utc = day_bounds_utc(days[0], tz)[0], day_bounds_utc(days[-1], tz)[1]
     filters = {"doctor": doctor_id} if doctor_id else {}
-    appts = [a for a in appointments_between(start_utc, end_utc, **filters) if a.status in ACTIVE_STATUSES]
-    in_week = Appointment.select(Appointment.patient).where(Appointment.overlapping(start_utc, end_utc))
-    if doctor_id:
-        in_week = in_week.where(Appointment.doctor == doctor_id)
-    alerts = alerts_for(in_week, medical=medical) if appts else {}
-    doctors = list(Staff.select().where(Staff.role == "doctor", Staff.active == True).order_by(Staff.display_name))  # noqa: E712
+    appts = appointment_rows(start_utc, end_utc, active_only=True, **filters)
+    alerts = alerts_for([r[R_PATIENT] for r in appts], medical=medical) if appts else {}
+    doctors = list(Staff.select(Staff.id, Staff.display_name).where(Staff.role == "doctor", Staff.active == True)  # noqa: E712
+                   .order_by(Staff.display_name))
     windows = dict(week_grid(monday, doctors))  # day -> doctor id -> [Window]
     if doctor_id:
         by = "doctor"
     if by == "doctor":
         rows = {d.id: WeekRow(d.id, d.display_name) for d in doctors if not doctor_id or d.id == doctor_id}
         for a in appts:  # a doctor no longer active still shows the visits booked with them
-            rows.setdefault(a.doctor_id, WeekRow(a.doctor_id, a.doctor.display_name))
+            if a[R_DOCTOR] not in rows:
+                rows[a[R_DOCTOR]] = WeekRow(a[R_DOCTOR], a[R_D_NAME])
     else:
-        chairs = list(Chair.select().where(Chair.active == True).order_by(Chair.sort_order, Chair.id))  # noqa: E712
-        rows = {c.id: WeekRow(c.id, c.name, c.is_vip) for c in chairs}
-    # Slot rows of each day, as the day grid counts them (opening time, slot minutes).
-    n_rows = int((datetime.combine(monday, closes) - datetime.combine(monday, opens)).total_seconds() // 60 // slot)
-    blocks: dict[tuple[int, date], list] = {}
-    local = _local_clock(tz)
+        chairs = Chair.select(Chair.id, Chair.name, Chair.is_vip).where(Chair.active == True)  # noqa: E712
+        rows = {c: WeekRow(c, name, bool(vip)) for c, name, vip in chairs.order_by(Chair.sort_order, Chair.id).tuples()}
+    key_at = R_DOCTOR if by == "doctor" else R_CHAIR
+    placed: dict[tuple[int, date], list] = {}
     for a in appts:
-        start, end = local(a.start_at), local(a.end_at)
-        key = a.doctor_id if by == "doctor" else a.chair_id
-        first = datetime.combine(start.date(), opens)
-        r1 = max(0, int((start - first).total_seconds() // 60 // slot))
-        r2 = min(n_rows, max(r1 + 1, int(-(-(end - first).total_seconds() // 60 // slot))))
-        found = alerts.get(a.patient_id, ())
-        blocks.setdefault((key, start.date()), []).append(
-            Block(a, start, end, r1, r2, any(x.kind == "vip" for x in found), alerts=found))
+        where = place(a[R_START], a[R_END])
+        placed.setdefault((a[key_at], where[2]), []).append((a, where))
     for day in days:
-        first = datetime.combine(day, opens)
         on_day = windows.get(day, {})
-        anyone = [w for ws in on_day.values() for w in ws]
+        anyone = tuple(w for ws in on_day.values() for w in ws)
         for key, row in rows.items():
-            spans = on_day.get(key, []) if by == "doctor" else anyone
-            open_rows = _rows_of(spans, first, slot, n_rows)
-            cell_blocks = blocks.get((key, day), [])
-            taken = {r for b in cell_blocks for r in range(b.row_start, b.row_end)}
-            chair_of = {r: w.chair_id for w in spans if by == "doctor"
-                        for r in _rows_of([w], first, slot, n_rows)} if by == "doctor" else {}
-            gaps = []
-            for r1, r2 in _spans(sorted(r for r in open_rows if r not in taken)):
-                gaps.append(Gap(first + timedelta(minutes=slot * r1), first + timedelta(minutes=slot * r2),
-                                chair_of.get(r1)))
-            entries = sorted(cell_blocks + gaps, key=lambda e: e.start)
-            row.cells.append(WeekCell(day, bool(open_rows), entries))
-    return {"rows": list(rows.values()), "days": days, "count": len(appts), "by": by}
+            spans = tuple(on_day.get(key, ())) if by == "doctor" else anyone
+            row.cells.append((day, spans, placed.get((key, day), [])))
+    return {"rows": list(rows.values()), "days": days, "count": len(appts), "by": by, "alerts": alerts}
+
+
+def week_cell(day: date, spans, placed: list, config, by: str, alerts: dict, visible) -> WeekCell:
+    """One cell of the week drawn: its blocks and the free gaps a tap can book, in time order.
+    `visible(row)`: may the viewer see who the patient is."""
+    opens, slot = parse_hhmm(config["CLINIC_OPENS"]), config["SLOT_MINUTES"]
+    n_rows = Placer(config).rows
+    first = datetime.combine(day, opens)
+    open_rows = _rows_of(spans, first, slot, n_rows)
+    cell_blocks = [block_of(a, where, alerts.get(a[R_PATIENT], ()), visible(a)) for a, where in placed]
+    taken = {r for b in cell_blocks for r in range(b.row_start, b.row_end)}
+    chair_of = {r: w.chair_id for w in spans for r in _rows_of([w], first, slot, n_rows)} if by == "doctor" else {}
+    gaps = [Gap(first + timedelta(minutes=slot * r1), first + timedelta(minutes=slot * r2), chair_of.get(r1))
+            for r1, r2 in _spans(sorted(r for r in open_rows if r not in taken))]
+    return WeekCell(day, bool(open_rows), sorted(cell_blocks + gaps, key=lambda e: e.start))
 
 
 def _local_clock(tz: str):

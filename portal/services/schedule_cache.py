@@ -87,10 +87,47 @@ class GridCache:
         return html
 
 
+class PartCache:
+    """Drawn parts of grids (a day's column, a cell of the week), keyed by everything they show.
+
+    A change moves the version, and the whole grid is built again from its rows; but of a day's
+    20 columns a booking or status change alters one, so the other 19 come from here. The key
+    is the part's content (rows as the database sent them, alerts, what the viewer may see and
+    do, labels, language), never a version: a part can only be found again by identical inputs,
+    so nothing here can go stale and nothing needs clearing."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._entries: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_draw(self, key: tuple, draw):
+        with self._lock:
+            html = self._entries.get(key)
+            if html is not None:
+                self._entries.move_to_end(key)
+                return html
+        html = draw()
+        with self._lock:
+            self._entries[key] = html
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return html
+
+
+def part_cache(app=None) -> PartCache:
+    """The app's drawn parts: a few busy weeks (140 cells each) and days; ~10 KB a part."""
+    return _of_app(app, "schedule_parts", lambda config: PartCache(config.get("SCHEDULE_PART_CACHE", 600)))
+
+
 def grid_cache(app=None) -> GridCache:
     """The app's cache (one per app, so a test's fresh database never meets an old grid)."""
+    return _of_app(app, "schedule_grids", lambda config: GridCache(config.get("SCHEDULE_GRID_CACHE", 32)))
+
+
+def _of_app(app, name: str, make):
     app = app or current_app._get_current_object()
-    cache = app.extensions.get("schedule_grids")
+    cache = app.extensions.get(name)
     if cache is None:
-        cache = app.extensions.setdefault("schedule_grids", GridCache(app.config.get("SCHEDULE_GRID_CACHE", 32)))
+        cache = app.extensions.setdefault(name, make(app.config))
     return cache

@@ -1,7 +1,7 @@
 """Booking, viewing, confirming, moving and progressing one appointment."""
 from datetime import datetime, timedelta
 
-from flask import abort, current_app, flash, request, url_for
+from flask import abort, current_app, flash, make_response, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -18,7 +18,7 @@ from portal.services import schedule as booking
 from portal.services.clock import local_now, to_local
 from portal.services.alerts import alerts_for
 from portal.services.schedule_board import vip_patient_ids
-from portal.web import apply_service_error, refuse, render, see_other
+from portal.web import apply_service_error, refuse, render, see_other, wants_fragment
 
 
 def _find_patient(ref: str) -> Patient:
@@ -160,6 +160,15 @@ def set_status(code):
                               seen=request.form.get("seen") or None)
     except ServiceError as err:  # 409 when another desk or a second click got there first, else 422
         return refuse(err, back=url_for("schedule.show", code=code))
+    if wants_fragment() and request.form.get("grid") in ("chair", "doctor") and request.form.get("c", "").isdigit():
+        # Made on a block of the day grid: the answer is that block as it is now, swapped in
+        # place; the rest of the grid did not change. An appointment that left the grid has the
+        # grid fetch itself again instead.
+        from portal.blueprints.schedule.views import day_block
+        block = day_block(appt, int(request.form["c"][:3]), request.form["grid"], current_user._get_current_object())
+        if block is not None:
+            return block
+        return make_response("", 204, {"HX-Trigger": "scheduleChanged"})
     back = request.form.get("back")
     target = back if back in ("checkin", "mine") else None
     day = request.form.get("date", "")[:10]
