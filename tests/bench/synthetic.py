@@ -35,14 +35,26 @@ TAILS = 10_000      # distinct 4-digit phone endings: uniform, as real numbers a
 BATCH = 500         # rows per INSERT (26 columns: well under SQLite's 32766 parameters)
 SEED = 20260101
 
-# The hundred commonest surnames, most common first (weights fall off like the real ones:
-# 王李张刘陈 together are about a third of the population).
+# The commonest surnames, most common first, weighted as in the population: the first twenty by
+# their shares in percent (王 7.1, 李 7.0, 张 6.8 …), the rest falling off smoothly; with the rarer
+# ones after the hundredth these come to 张 ≈ 7% and 王李张刘陈 ≈ 31% of patients, as in a Chinese
+# city. A broad pinyin prefix (zhang, wang, li) is then as broad as a real registry's.
 SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
-            "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
-SURNAME_CUM_WEIGHTS = list(itertools.accumulate(1.0 / (rank + 3) for rank in range(len(SURNAMES))))
+            "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+            "邢裴洪傅文施庞樊兰殷翟安颜倪牛温季俞章鲁葛伍申尤毕聂焦柳关祝甘卞包左宁符盛祁房骆齐岳耿吉饶华谷卓车管柴艾"
+            "鲍蒙苗滕乔成童宫冷凌辛梅伏易舒费边阮纪仲桑巩")
+_TOP_SHARES = (7.1, 7.0, 6.8, 5.4, 4.6, 3.1, 2.2, 2.0, 1.8, 1.7, 1.3, 1.2, 1.1, 1.1, 1.0, 1.0, 0.9, 0.9, 0.9, 0.8)
+SURNAME_CUM_WEIGHTS = list(itertools.accumulate(
+    _TOP_SHARES[rank] if rank < len(_TOP_SHARES) else 0.8 * 0.985 ** (rank - len(_TOP_SHARES))
+    for rank in range(len(SURNAMES))))
 COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛")
-GIVEN_M = "伟强磊军洋勇杰涛明超刚平辉鹏华飞鑫波斌宇浩凯健俊帆帅旭宁龙林欢阳建国庆志文博晨睿轩泽子豪宏毅"
-GIVEN_F = "芳娜敏静丽艳娟霞燕玲桂芬英华慧巧美娅婷雪琳晶颖倩琪悦欣怡涵萱彤梦瑶佳雨诗梓秀兰"
+# Given-name characters: most names are a surname and two of these (张欣怡, zhangxinyi), about one
+# in seven a surname and one (张伟). Pools big enough that a full name is rarely shared (at 100k
+# patients the commonest, such as 张伟, a few dozen times, as in a real registry).
+GIVEN_M = ("伟强磊军洋勇杰涛明超刚平辉鹏华飞鑫波斌宇浩凯健俊帆帅旭宁龙林欢阳建国庆志文博晨睿轩泽子豪宏毅"
+           "峰鸿嘉铭翔天昊然一诚成荣德海江川松柏振永康兴家乐安晖远航政启哲皓宸逸")
+GIVEN_F = ("芳娜敏静丽艳娟霞燕玲桂芬英华慧巧美娅婷雪琳晶颖倩琪悦欣怡涵萱彤梦瑶佳雨诗梓秀兰"
+           "红萍莉凤洁晓玉月春媛蕾薇可心语若嘉思梅露冰妍璐婉清宁蓉菲珊岚")
 CARRIERS = ("138", "139", "150", "158", "186", "187", "135", "177", "136", "189", "199", "131")
 STREETS = ("幸福路", "人民路", "建设大街", "滨江道", "学府路", "和平里", "长安街", "新华路", "解放路", "中山路")
 TAG_NAMES = (("儿童患者", "#f59e0b"), ("种植牙客户", "#6366f1"), ("正畸患者", "#0ea5e9"),
@@ -70,7 +82,7 @@ def person(n: int, today: date, seed: int = SEED) -> dict:
     surname = (rng.choice(COMPOUND_SURNAMES) if rng.random() < 0.003
                else rng.choices(SURNAMES, cum_weights=SURNAME_CUM_WEIGHTS)[0])
     pool = GIVEN_F if sex == "F" else GIVEN_M
-    name = surname + "".join(rng.choice(pool) for _ in range(rng.choice((1, 2, 2, 2))))
+    name = surname + "".join(rng.choice(pool) for _ in range(1 if rng.random() < 0.14 else 2))
     full, initials = keys(name)
     if n >= TAILS * 10_000:
         raise ValueError(f"phones are unique for fewer than {TAILS * 10_000} patients")

@@ -5,9 +5,9 @@ results) from a signed-in front desk, through the Flask test client. The baselin
 Flask route doing one indexed query on the same database, timed in the same minute. Only ratios
 are asserted, and loosely.
 
-DESIGN.md budgets: page time flat in data size (≤ 1.3×; asserted ≤ 3× against noise), SQL
-statements per request constant (no N+1), and a fragment within a small multiple of the bare
-route (asserted < 25×, which any full-table scan at 100k exceeds).
+DESIGN.md budgets, asserted by make bench on the quietest of the rounds: a fragment's p95 ≤ 3× the
+bare route's for broad prefixes too (zhang, wang, li, 张 at 100k patients), page time flat in data
+size (1k → 100k ≤ 1.3×), SQL statements per request constant (no N+1; also in make test).
 """
 import gc
 import statistics
@@ -32,6 +32,12 @@ ROUNDS = 4
 
 # kind -> how to derive the typed query from the sample patient (who exists at both sizes)
 KINDS = {
+    # the broadest prefixes a desk types (DESIGN.md's budget names them): at 100k patients zhang
+    # and wang each match ~7,000 patients, li (li…, liang, liu, lin…) ~15,000, 张 ~6,700
+    "pinyin zhang": lambda p: "zhang",
+    "pinyin wang": lambda p: "wang",
+    "pinyin li": lambda p: "li",
+    "surname 张": lambda p: "张",
     "pinyin initials": lambda p: p.name_initials,                       # zxm
     "full pinyin prefix": lambda p: synthetic.keys(p.name[:2])[0],      # zhangxin
     "phone tail (4)": lambda p: p.phone[-4:],                           # 5678
@@ -227,7 +233,12 @@ def test_search_fragment_is_a_small_multiple_of_a_bare_route(figures, kind):
 @pytest.mark.bench
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_search_time_is_flat_in_data_size(figures, kind):
-    small, big = figures["small"][kind], figures["big"][kind]
+    assert_flat(kind, figures["small"][kind], figures["big"][kind])
+
+
+def assert_flat(kind, small, big):
+    """The quietest round's median at the large size ≤ MAX_GROWTH × the small size's (the picker's
+    bench asks the same)."""
     growth = big.best_p50 / small.best_p50
     assert growth <= MAX_GROWTH, (
         f"{kind}: p50 grew {growth:.2f}× from {small.best_p50 * 1000:.1f} ms to {big.best_p50 * 1000:.1f} ms")
