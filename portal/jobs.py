@@ -5,6 +5,8 @@ for redis://.
 Tasks live in the top-level tasks.py; they take ids, not objects, and run inside an app context.
 """
 import os
+import select
+import threading
 import zlib
 from datetime import timezone
 from pathlib import Path
@@ -28,11 +30,17 @@ class PostgresStorage(SqlStorage):
     database is down then, on first use once it is back, so a process still starts."""
 
     TABLE_LOCK = zlib.crc32(b"portal huey tables")
+    # Workers wait for an enqueue's NOTIFY instead of polling the table (a due reminder is taken the
+    # moment the scheduler moves it, and idle workers cost the database one wait a second each).
+    blocking = True
+    WAIT_SECONDS = 1.0  # one wait; the consumer looks at its stop flag between waits
 
     def __init__(self, name="huey", url=None, **kwargs):
         from portal.db import make_database
         super().__init__(name, database=make_database(url), create_tables=False, **kwargs)
         self.tables_ready = False
+        self.channel = f"huey_{zlib.crc32(name.encode()):08x}"
+        self._listening = threading.local()
         try:
             with self.database.connection_context():  # closed again: a forked process must not share it
                 self.create_tables()
@@ -60,6 +68,33 @@ class PostgresStorage(SqlStorage):
         super().check_conn()
         if not self.tables_ready:
             self.create_tables()
+
+    def enqueue(self, data, priority=None):
+        self.check_conn()
+        with self.atomic():  # the NOTIFY goes out when the task is committed
+            self.Task.create(queue=self.name, data=data, priority=priority or 0)
+            self.database.execute_sql("SELECT pg_notify(%s, '')", (self.channel,))
+
+    def dequeue(self):
+        data = super().dequeue()
+        if data is None and self._wait_for_work():
+            data = super().dequeue()
+        return data
+
+    def _wait_for_work(self) -> bool:
+        """True when an enqueue may have happened: a NOTIFY arrived within WAIT_SECONDS. LISTEN stays
+        on for the connection, so one that came after the empty dequeue is already waiting there."""
+        conn = self.database.connection()
+        if getattr(self._listening, "conn", None) is not conn:  # a new connection: listen, look again
+            self.database.execute_sql(f'LISTEN "{self.channel}"')
+            self._listening.conn = conn
+            return True
+        if not conn.notifies:
+            select.select([conn], [], [], self.WAIT_SECONDS)
+            conn.poll()
+        woken = bool(conn.notifies)
+        conn.notifies.clear()
+        return woken
 
 
 class PostgresHuey(Huey):

@@ -13,6 +13,7 @@ import time_machine
 def main() -> None:
     offset, module, args = float(sys.argv[1]), sys.argv[2], sys.argv[3:]
     time_machine.travel(time.time() + offset, tick=True).start()
+    time.time()  # time-machine ticks from the first reading: take it now, not after the imports
     sys.argv = [module, *args]
     runpy.run_module(module, run_name="__main__", alter_sys=True)
 

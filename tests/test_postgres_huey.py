@@ -8,6 +8,7 @@ in the test database's huey_* tables.
   exactly once, one of them killed mid-send; only the other enqueues periodic tasks.
 """
 import signal
+import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -94,6 +95,30 @@ def test_sixteen_consumers_never_take_one_task_twice(app, pg_queue):
     assert set(everything) == set(queued) | set(scheduled)
     assert sum(1 for mine in taken if mine) > 1  # they really competed
     assert worker.pending_count() == 0 and worker.scheduled_count() == 0
+
+
+def test_an_idle_worker_is_woken_by_the_enqueue_not_by_polling(app, pg_queue):
+    """A worker with nothing to do waits on LISTEN; a task enqueued by another process (its own
+    connection) wakes it at once: the waiting dequeue() itself returns that task."""
+    producer, worker = pg_queue(), pg_queue()
+    job = producer.task(name="test.add")(add)
+    worker.task(name="test.add")(add)
+    worker.storage.WAIT_SECONDS = 60  # without the NOTIFY the second dequeue would come back empty after a minute
+    got, listening = [], threading.Event()
+
+    def consumer_thread():
+        got.append(worker.dequeue())  # the first, on a new connection: LISTEN there, nothing yet
+        listening.set()
+        got.append(worker.dequeue())  # waits
+
+    waiting = threading.Thread(target=consumer_thread, daemon=True)
+    waiting.start()
+    assert listening.wait(30)
+    time.sleep(0.3)  # let it reach its wait
+    sent = job(20, 22)
+    waiting.join(30)
+    assert not waiting.is_alive(), "the enqueue did not wake the waiting worker"
+    assert got[0] is None and got[1] is not None and got[1].id == sent.id
 
 
 def test_retries_results_schedules_and_periodic_tasks_through_a_consumer(app, pg_queue):
