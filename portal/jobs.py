@@ -161,4 +161,5 @@ def check_queue() -> tuple[bool, str]:
         where = f", database {huey.storage.database.database}" if isinstance(huey, PostgresHuey) else ""
         return value == b"ok", type(huey).__name__ + where
     except Exception as exc:  # the check reports, it does not crash
-        return False, f"{type(huey).__name__}: {exc}"
+        first_line = " ".join(str(exc).split("\n")[0].split()) or type(exc).__name__
+        return False, f"{type(huey).__name__}: {first_line}"
