@@ -143,13 +143,17 @@ def configure_worker_logging(stream=None):
 
 @main.command()
 @click.option("--workers", default=2, show_default=True)
-def worker(workers):
+@click.option("--no-periodic", is_flag=True,
+              help="Run queued tasks only: for every worker but one when several share a queue "
+                   "(exactly one runs the periodic tasks, or each sweep would run once per worker).")
+def worker(workers, no_periodic):
     """Run the Huey consumer (reminders, nightly checks)."""
     import tasks  # noqa: F401  registers the tasks
     from portal.jobs import huey, make_consumer
     configure_worker_logging()
-    click.echo(f"worker: {type(huey).__name__}, {workers} threads")
-    make_consumer(workers, periodic=True, check_worker_health=True).run()
+    click.echo(f"worker: {type(huey).__name__}, {workers} threads, "
+               f"periodic tasks {'off' if no_periodic else 'on'}")
+    make_consumer(workers, periodic=not no_periodic, check_worker_health=True).run()
 
 
 @main.command()
