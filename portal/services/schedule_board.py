@@ -10,6 +10,7 @@ from portal.services.alerts import alerts_for, vip_query
 from portal.services.clock import day_bounds_utc, parse_hhmm, to_local
 from portal.services.shifts import week_grid, windows_for
 
+
 @dataclass
 class Block:
     appt: Appointment
@@ -18,7 +19,7 @@ class Block:
     row_start: int
     row_end: int
     vip: bool = False
-    visible: bool = True  # may the viewer see who the patient is (set by the view)
+    visible: bool = True  # may the viewer see who the patient is (the view's answer, via block_of)
     alerts: list = field(default_factory=list)  # services.alerts.Alert, most urgent first
 
     @property
@@ -60,23 +61,25 @@ def vip_patient_ids(patient_ids) -> set[int]:
 ROW_SQL = (
     "SELECT a.id, a.code, a.patient_id, a.doctor_id, a.chair_id, a.start_at, a.end_at, a.visit_type,"
     " a.status, a.confirmed_at, a.arrived_at, a.planned, p.code, p.name, p.restricted,"
-    " p.attending_doctor_id, s.display_name, c.name, v.code"
+    " p.attending_doctor_id, s.display_name, c.name, {visit}"
     ' FROM "appointment" AS "a" JOIN "patient" AS "p" ON p.id = a.patient_id JOIN "staff" AS "s" ON s.id = a.doctor_id'
-    ' JOIN "chair" AS "c" ON c.id = a.chair_id LEFT JOIN "visit" AS "v" ON v.appointment_id = a.id'
+    ' JOIN "chair" AS "c" ON c.id = a.chair_id{visit_join}'
     " WHERE a.start_at < {p} AND a.start_at > {p} AND a.end_at > {p}{more} ORDER BY a.start_at, a.id")
 (R_ID, R_CODE, R_PATIENT, R_DOCTOR, R_CHAIR, R_START, R_END, R_TYPE, R_STATUS, R_CONFIRMED, R_ARRIVED, R_PLANNED,
  R_P_CODE, R_P_NAME, R_P_RESTRICTED, R_P_DOCTOR, R_D_NAME, R_C_NAME, R_VISIT) = range(19)  # R_VISIT: its visit's code
 ROW_FILTERS = {"doctor": "a.doctor_id", "status": "a.status", "id": "a.id"}
 
 
-def appointment_rows(start_utc, end_utc, active_only: bool = False, **filters) -> list[tuple]:
+def appointment_rows(start_utc, end_utc, active_only: bool = False, visits: bool = False, **filters) -> list[tuple]:
     """Appointments overlapping [start, end) (Appointment.overlapping), as raw row tuples (R_*
-    indexes), in start order. `filters`: doctor, status or id equal to a value."""
+    indexes), in start order; R_VISIT is None unless `visits` (the day grid's visit actions).
+    `filters`: doctor, status or id equal to a value."""
     param = db.param
     more = "".join(f" AND {ROW_FILTERS[name]} = {param}" for name in filters)
     if active_only:
         more += " AND a.status IN (" + ", ".join(param for _ in ACTIVE_STATUSES) + ")"
-    sql = ROW_SQL.format(p=param, more=more)
+    sql = ROW_SQL.format(p=param, more=more, visit="v.code" if visits else "NULL",
+                         visit_join=' LEFT JOIN "visit" AS "v" ON v.appointment_id = a.id' if visits else "")
     params = [end_utc, start_utc - LONGEST_APPOINTMENT, start_utc, *filters.values()]
     if active_only:
         params += ACTIVE_STATUSES
@@ -148,7 +151,7 @@ def day_grid(day: date, by: str, config, medical: bool = True) -> dict:
     first = datetime.combine(day, place.opens)
     rows = place.rows
     start_utc, end_utc = day_bounds_utc(day, tz)
-    appts = appointment_rows(start_utc, end_utc, active_only=True)
+    appts = appointment_rows(start_utc, end_utc, active_only=True, visits=True)
     alerts = alerts_for([r[R_PATIENT] for r in appts], medical=medical) if appts else {}
     if by == "doctor":
         doctors = list(Staff.select(Staff.id, Staff.display_name).where(Staff.role == "doctor", Staff.active == True)  # noqa: E712

@@ -102,6 +102,7 @@ class PartCache:
         self._lock = threading.Lock()
 
     def get_or_draw(self, key: tuple, draw):
+        key = _Key(key)
         with self._lock:
             html = self._entries.get(key)
             if html is not None:
@@ -113,6 +114,21 @@ class PartCache:
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
         return html
+
+
+class _Key:
+    """A part's key with its hash worked out once: a week cell's key holds its ~16 rows, and a
+    tuple hashes all of them again at every dictionary step."""
+    __slots__ = ("value", "hash")
+
+    def __init__(self, value: tuple):
+        self.value, self.hash = value, hash(value)
+
+    def __hash__(self):
+        return self.hash
+
+    def __eq__(self, other):
+        return self.hash == other.hash and self.value == other.value
 
 
 def part_cache(app=None) -> PartCache:

@@ -117,7 +117,7 @@ def day_block(appt, c: int, by: str, viewer) -> Markup | None:
     """One block of the day grid as the database has it now (the answer to a status change made
     on it), or None when the appointment has left the grid (then the grid is drawn again)."""
     config = current_app.config
-    rows = schedule_board.appointment_rows(appt.start_at, appt.end_at, active_only=True, id=appt.id)
+    rows = schedule_board.appointment_rows(appt.start_at, appt.end_at, active_only=True, visits=True, id=appt.id)
     if not rows:
         return None
     row = rows[0]
