@@ -43,7 +43,7 @@ def _block_form(page: str, code: str) -> dict:
     form = re.search(r'<form method="post" action="([^"]+)" hx-post="\1"[^>]*>(.*?)</form>', block, re.S)
     assert form, block
     fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form.group(2)))
-    to = re.search(r'<button type="submit" name="to" value="(\w+)">', form.group(2)).group(1)
+    to = re.search(r'<button type="submit" name="to" value="(\w+)"', form.group(2)).group(1)
     return {"action": form.group(1), "data": {**fields, "to": to, "grid": by, "c": column.group(1)}}
 
 
@@ -61,6 +61,7 @@ def test_a_check_in_on_the_grid_answers_with_that_block_alone(app, as_role, staf
     assert resp.status_code == 200 and "HX-Trigger" not in resp.headers, "no trigger: the grid must not fetch itself"
     assert body.startswith(f'<div class="blk" id="b-{target.code}"') and body.count('class="blk"') == 1
     assert "status-arrived" in body and "Arrived" in body and 'value="seated"' in body, "the next step is offered"
+    assert f'aria-label="Seat · {target.patient.name} 10:00"' in body, "a screen reader hears whose step it is"
     assert f"grid-column:{form['data']['c']};" in body, "drawn in the column it was in"
     assert len(resp.data) <= 0.10 * len(page.encode()), (len(resp.data), len(page.encode()))
     assert Appointment.get_by_id(target.id).status == "arrived"
