@@ -1,7 +1,7 @@
 """How late a due reminder leaves when two worker nodes share the queue: two real `portal worker`
 processes (2 threads each; one runs the periodic tasks, the other `--no-periodic`, as a deployment
-of several nodes runs them), on PostgresHuey, on RedisHuey and on SqliteHuey (two workers on one
-machine), against a real local SMS gateway.
+of several nodes runs them), on PostgresHuey and on RedisHuey, against a real local SMS gateway.
+(SqliteHuey serves one node with one worker: tests/bench/test_schedule_bench.py measures that.)
 
 Budget (DESIGN.md): p99 ≤ 2 s from due time to the gateway, for 60 reminders falling due together
 and for lone ones falling due after the workers sat idle (an idle poller backs off).
@@ -30,9 +30,8 @@ TOGETHER, LONE, IDLE_SECONDS = 60, 3, 12.0
 REDIS_URL = os.environ.get("HUEY_URL", "") if os.environ.get("HUEY_URL", "").startswith("redis") else ""
 
 
-def _queue_url(backend: str, tmp_path) -> str:
-    return {"PostgresHuey": PG_URL, "RedisHuey": REDIS_URL,
-            "SqliteHuey": f"sqlite:///{tmp_path / 'huey.db'}"}[backend]
+def _queue_url(backend: str) -> str:
+    return {"PostgresHuey": PG_URL, "RedisHuey": REDIS_URL}[backend]
 
 
 class ArrivalGateway(Gateway):
@@ -65,10 +64,10 @@ def _wait_for(gateway, keys, seconds) -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("backend", ["PostgresHuey", "RedisHuey", "SqliteHuey"])
+@pytest.mark.parametrize("backend", ["PostgresHuey", "RedisHuey"])
 def test_due_reminders_leave_within_two_seconds_with_two_worker_nodes(bench_app, clock, tmp_path, request,
                                                                       monkeypatch, backend):
-    url = _queue_url(backend, tmp_path)
+    url = _queue_url(backend)
     if not url:
         pytest.skip(f"{backend} needs {'DATABASE_URL=postgresql://…' if backend == 'PostgresHuey' else 'HUEY_URL=redis://…'}")
     queue = make_huey(url)
