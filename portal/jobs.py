@@ -101,21 +101,23 @@ class PostgresHuey(Huey):
     storage_class = PostgresStorage
 
 
-def make_huey(url: str, immediate: bool = False):
+def make_huey(url: str, immediate: bool = False, **options):
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey("portal", url=url, immediate=immediate)
+        return RedisHuey("portal", url=url, immediate=immediate, **options)
     if url.startswith(("postgresql://", "postgres://")):
-        return PostgresHuey("portal", url=url, immediate=immediate)
+        return PostgresHuey("portal", url=url, immediate=immediate, **options)
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return SqliteHuey("portal", filename=path, immediate=immediate)
+        return SqliteHuey("portal", filename=path, immediate=immediate, **options)
     raise ValueError(f"HUEY_URL not supported: {url!r} "
                      "(use sqlite:///path, postgresql://user@host/db or redis://host:port/db)")
 
 
+# No task's return value is ever read: kept, every message sent would leave its outcome in huey_kv
+# (or Redis, or the SQLite file) for good.
 huey = make_huey(default_huey_url(),
-                 immediate=os.environ.get("HUEY_IMMEDIATE", "") == "1")
+                 immediate=os.environ.get("HUEY_IMMEDIATE", "") == "1", results=False)
 
 _worker_app = None
 

@@ -239,3 +239,18 @@ def test_portal_check_reports_whether_the_queue_database_answers(app, monkeypatc
     ok, detail, fix = check_queue()
     assert not ok and detail.startswith("PostgresHuey: ") and "connect" in detail
     assert "systemctl start postgresql" in fix and "HUEY_URL" in fix
+
+
+def test_the_portal_queue_keeps_no_results(app, monkeypatch):
+    """Nothing reads a task's return value, so the portal's queue stores none: every message
+    sent would otherwise leave its outcome in huey_kv for good."""
+    import tasks
+    storage = PostgresStorage("portal", url=PG_URL)
+    monkeypatch.setattr(huey, "immediate", False)
+    monkeypatch.setattr(huey, "storage", storage)
+    storage.flush_results()
+    tasks.send_message(10**9)  # a send task, as dispatch() enqueues it (no such message)
+    task = huey.dequeue()
+    with app.app_context():
+        assert huey.execute(task) == "not-due"  # it ran and returned its outcome …
+    assert storage.result_store_size() == 0  # … which was not kept
