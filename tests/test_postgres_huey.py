@@ -3,9 +3,11 @@ no Redis, and several workers (one per node) share it. Run in the PostgreSQL pas
 in the test database's huey_* tables.
 
 - Huey's own claim statements hand a task to one consumer only, 16 at once (queue and schedule).
+- An idle worker waits on LISTEN and an enqueue's NOTIFY wakes it (no polling).
 - Retries, results, scheduled and periodic tasks work through a real consumer on this storage.
 - Two real `portal worker` processes, one of them `--no-periodic`, deliver every due outbox message
   exactly once, one of them killed mid-send; only the other enqueues periodic tasks.
+- `portal check` says whether the queue's database answers; the portal's queue keeps no results.
 """
 import signal
 import threading
