@@ -146,8 +146,8 @@ def test_a_renderer_that_keeps_dying_gives_a_clear_error_page(app, staff, as_rol
     path = str(tmp_path / "d.sock")
     adult = demo_adult(staff)
     app.config["PDF_RENDER_SOCKET"] = path
-    _dying_renderer(path, times=2)
-    # the stale socket is replaced only after a connection is refused: here both attempts get in
+    _dying_renderer(path, times=client.ATTEMPTS)
+    # the stale socket is replaced only after a connection is refused: here every attempt gets in
     resp = as_role("doctor").get(f"/patients/{adult.code}/reports/first-visit.pdf?lang=en")
     assert resp.status_code == 503 and resp.mimetype == "text/html"
     assert "The printout could not be made" in resp.get_data(as_text=True)

@@ -9,8 +9,8 @@ back (portal/reports/renderer_client.py). The renderer:
   renderer.py`: no fork of a big web worker, and none of the portal or Flask imported here);
 - renders one printout at a time (others wait in the socket's backlog);
 - retires after `--recycle` renders or `--idle` seconds without work, giving its memory back:
-  it unlinks its socket first (the next printout starts a fresh renderer), answers what is
-  already queued, then exits;
+  it unlinks its socket (the next printout starts a fresh renderer) and exits; printouts queued
+  behind the last one are refused and their clients ask the fresh renderer;
 - fetches only files under portal/static and data: URIs (`StaticOnlyFetcher`), never the network.
 
 Wire format, both ways: one JSON header line, then the body (`size` bytes).
@@ -20,6 +20,7 @@ or {"ok": false, "error": "…"}. {"op": "ping"} and {"op": "stop"} carry no bod
 Fonts come from fontconfig (Noto Sans CJK); WeasyPrint subsets them with HarfBuzz when
 libharfbuzz-subset is present. One FontConfiguration per process: fontconfig's scan is done once.
 """
+import gc
 import json
 import mimetypes
 import os
@@ -124,7 +125,10 @@ def send(sock: socket.socket, header: dict, body: bytes = b"") -> None:
 # --- the process ---------------------------------------------------------------------------------
 
 def _give_back_memory() -> None:
-    """Return freed heap pages to the system after a render (glibc keeps them otherwise)."""
+    """After a render: collect its layout's reference cycles now (boxes point to their parents),
+    not when the collector's thresholds happen to be met during the next, larger render; then
+    return the freed heap pages to the system (glibc keeps them otherwise)."""
+    gc.collect()
     try:
         import ctypes
         ctypes.CDLL("libc.so.6").malloc_trim(0)
@@ -177,17 +181,11 @@ class Renderer:
         self.retire()
 
     def retire(self) -> None:
-        """Off the path first (new printouts start a successor), then answer what is queued."""
+        """Off the path first (new printouts start a successor), then close at once: printouts
+        queued in the backlog are refused and asked again of the successor (no work was done on
+        them), so two renderers never hold their memory side by side for long."""
         self.retiring = True
         self.unlink()
-        self.listener.setblocking(False)
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except (BlockingIOError, OSError):
-                break
-            conn.setblocking(True)
-            self.answer(conn)
         self.listener.close()
 
     def answer(self, conn: socket.socket) -> None:

@@ -24,6 +24,10 @@ from portal.reports import renderer
 log = logging.getLogger(__name__)
 RENDERER_SCRIPT = Path(renderer.__file__).resolve()
 START_TIMEOUT = 60.0  # a fresh interpreter, WeasyPrint's imports and fontconfig's scan, on a loaded VPS
+# A printout is asked again when its renderer goes away without answering: it was killed or
+# crashed, or it retired (recycled, idle) with the printout still queued. Three tries: a queued
+# printout refused by a retiring renderer, then a crash of its successor, still get an answer.
+ATTEMPTS = 3
 _started: list[subprocess.Popen] = []  # renderers this process started: reaped when they exit
 
 
@@ -52,7 +56,7 @@ def render(html: str, settings: Settings, base_url: str = renderer.BASE_URL) -> 
     """PDF bytes of `html`, rendered by the shared renderer process."""
     body = html.encode("utf-8")
     header = {"op": "render", "size": len(body), "base_url": base_url}
-    for attempt in (1, 2):
+    for attempt in range(1, ATTEMPTS + 1):
         sock = _connect_or_start(settings)
         try:
             answer, pdf = _exchange(sock, header, body, settings.timeout)
@@ -68,7 +72,7 @@ def render(html: str, settings: Settings, base_url: str = renderer.BASE_URL) -> 
         if not answer.get("ok"):
             raise RenderFailed(answer.get("error", "unknown error"))
         return pdf
-    raise RendererUnavailable("the PDF renderer died twice with this printout")
+    raise RendererUnavailable(f"the PDF renderer went away {ATTEMPTS} times with this printout")
 
 
 def ping(settings: Settings) -> dict | None:
