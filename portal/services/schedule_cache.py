@@ -91,7 +91,8 @@ class PartCache:
     """Drawn parts of grids (a day's column, a cell of the week), keyed by everything they show.
 
     A change moves the version, and the whole grid is built again from its rows; but of a day's
-    20 columns a booking or status change alters one, so the other 19 come from here. The key
+    20 columns a booking or status change alters one, so the other 19 come from here, and of
+    the changed column its background and its other blocks. The key
     is the part's content (rows as the database sent them, alerts, what the viewer may see and
     do, labels, language), never a version: a part can only be found again by identical inputs,
     so nothing here can go stale and nothing needs clearing."""
@@ -132,8 +133,9 @@ class _Key:
 
 
 def part_cache(app=None) -> PartCache:
-    """The app's drawn parts: a few busy weeks (140 cells each) and days; ~10 KB a part."""
-    return _of_app(app, "schedule_parts", lambda config: PartCache(config.get("SCHEDULE_PART_CACHE", 600)))
+    """The app's drawn parts: a busy day is ~360 (columns, their backgrounds, 320 blocks of ~0.5 KB),
+    a week 140 cells of ~4 KB; 2,000 parts are a few MB."""
+    return _of_app(app, "schedule_parts", lambda config: PartCache(config.get("SCHEDULE_PART_CACHE", 2000)))
 
 
 def grid_cache(app=None) -> GridCache:

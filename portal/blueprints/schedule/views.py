@@ -67,8 +67,10 @@ def _viewer_sees(viewer):
 def _day_shared(day, by, viewer) -> dict:
     """What every block of a day grid shares: labels, link stems and the viewer's permissions,
     computed once per grid, not per block. Part of each kept column's key."""
+    config = current_app.config
     return dict(
         by=by, day=day, today=local_today(), locale=str(get_locale()),
+        clinic=(config["CLINIC_OPENS"], config["CLINIC_CLOSES"], config["SLOT_MINUTES"], config["PORTAL_TZ"]),
         may_book=can(viewer, "appointment.book"), checkin=day == local_today() and can(viewer, "appointment.checkin"),
         may_visit=(can(viewer, "visit.read"), can(viewer, "visit.start")),
         book_label=_("Book"), restricted_label=_("Restricted"),
@@ -92,24 +94,28 @@ def _visits_of(rows) -> dict:
 
 
 def _draw_day(day, by, viewer) -> Markup:
-    """Built from the day's rows each time; each column drawn only when what it shows changed."""
+    """Built from the day's rows each time; of what they show, only the parts that changed are
+    drawn: a column comes kept whole, or its background and each of its blocks do."""
     grid = schedule_board.day_grid(day, by, current_app.config, medical=can(viewer, "patient.medical.view"))
     visible, alerts = _viewer_sees(viewer), grid["alerts"]
     shared = _day_shared(day, by, viewer)
-    shared_key, labels = _shared_key(shared), tuple(grid["labels"])
+    shared_key, labels, rows = _shared_key(shared), tuple(grid["labels"]), grid["rows"]
     parts = schedule_cache.part_cache()
+    draw_slots = get_template_attribute("schedule/_day_slots.html", "day_slots")
+    draw_block = get_template_attribute("schedule/_day_block.html", "day_block")
     R_PATIENT = schedule_board.R_PATIENT
     columns = []
     for c, col in enumerate(grid["columns"], start=2):
         shown = tuple((a, visible(a), tuple(alerts.get(a[R_PATIENT], ()))) for a, _where in col.rows)  # a: the visit too
-        key = ("day-column", shared_key, labels, c, col.key, col.title, col.is_vip, tuple(col.working_spans),
-               tuple(col.free_rows), shown)
+        background = ("day-slots", shared_key, labels, c, col.key, tuple(col.working_spans), tuple(col.free_rows))
 
-        def draw(col=col, c=c, shown=shown):
-            blocks = [schedule_board.block_of(a, where, alerts_, seen) for (a, where), (_a, seen, alerts_) in zip(col.rows, shown)]
-            return render_template("schedule/_day_column.html", col=col, c=c, blocks=blocks, rows=grid["rows"],
-                                   labels=labels, d=shared, visits=_visits_of(col.rows))
-        columns.append(Markup(parts.get_or_draw(key, draw)))
+        def draw(col=col, c=c, shown=shown, background=background):
+            html = [parts.get_or_draw(background, lambda: str(draw_slots(col, c, rows, labels, shared)))]
+            for (a, where), item in zip(col.rows, shown):
+                html.append(parts.get_or_draw(("day-block", shared_key, c, item), lambda: str(draw_block(
+                    schedule_board.block_of(a, where, item[2], item[1]), c, shared, _visits_of([(a, where)])))))
+            return "\n".join(html)
+        columns.append(Markup(parts.get_or_draw(("day-column", background, col.title, col.is_vip, shown), draw)))
     return Markup(render_template("schedule/_day_grid.html", day=day, by=by, grid=grid, columns=columns))
 
 
