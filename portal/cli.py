@@ -1,8 +1,6 @@
 """The `portal` command: init, demo, serve, worker, check, backup, restore, create-user."""
 import getpass
 import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -99,32 +97,32 @@ def create_user(username, role, display_name, password):
 @click.option("--workers", default=int(os.environ.get("WEB_CONCURRENCY", 2)), show_default=True)
 def serve(with_worker, workers):
     """Run the web server with gunicorn on HOST:PORT."""
+    from portal import serve_supervisor
     host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "5000")
-    children = []
+    web = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", "4",
+           "--bind", f"{host}:{port}", "--access-logfile", "-", "wsgi:app"]
+    argv = [sys.executable, "-I", serve_supervisor.__file__, _pdf_renderer_socket(), "--", *web]
     if with_worker:
-        children.append(subprocess.Popen([sys.executable, "-m", "portal.cli", "worker"]))
-    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", "4",
-                            "--bind", f"{host}:{port}", "--access-logfile", "-", "wsgi:app"])
-    children.insert(0, web)
+        argv += ["--also--", sys.executable, "-m", "portal.cli", "worker"]
     click.echo(f"\n  Portal: http://{host}:{port}/\n")
+    sys.stdout.flush()
+    # glibc gives threads that allocate at once heap arenas of their own (up to 8 per core) that
+    # each keep freed memory: two per process bound that for gunicorn's 4 threads and the Huey
+    # worker's (tests/bench/test_memory_bench.py measures the whole server's RSS with it).
+    os.environ.setdefault("MALLOC_ARENA_MAX", "2")
+    # The supervisor replaces this process: it imports no Flask and stays small for the server's life.
+    os.execv(sys.executable, argv)
 
-    def stop(signum, _frame):
-        # A `kill` of this process (systemd, a terminal closing) must not leave orphans serving
-        # old code: pass the signal on to gunicorn and the worker, which both stop gracefully.
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)
-    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-        signal.signal(signum, stop)
-    try:
-        web.wait()
-    finally:
-        stop(signal.SIGTERM, None)
-        for child in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
+
+def _pdf_renderer_socket() -> str:
+    """The renderer's socket as the web workers will see it (environment and instance/config.py)."""
+    from flask import Config
+
+    from portal.config import from_env, instance_dir
+    config = Config(str(instance_dir()))
+    config.update(from_env())
+    config.from_pyfile("config.py", silent=True)
+    return str(config["PDF_RENDER_SOCKET"])
 
 
 def configure_worker_logging(stream=None):

@@ -263,17 +263,21 @@ def _pages(patients: list[str]) -> list[tuple[str, str]]:
     return pages
 
 
+def _empty_postgres() -> None:
+    from portal import create_app
+    from portal.db import db
+    app = create_app({"DATABASE_URL": PG_URL, "SECRET_KEY": "bench"})
+    with app.app_context():
+        db.connect(reuse_if_open=True)
+        _truncate_all()
+        db.close()
+
+
 @pytest.fixture(scope="module")
 def demo_clinic(template_db, tmp_path_factory):
     instance = tmp_path_factory.mktemp("memory-instance")
     if PG_URL:
-        from portal import create_app
-        from portal.db import db
-        app = create_app({"DATABASE_URL": PG_URL, "SECRET_KEY": "bench"})
-        with app.app_context():
-            db.connect(reuse_if_open=True)
-            _truncate_all()
-            db.close()
+        _empty_postgres()
         url = PG_URL
     else:
         shutil.copy(template_db, instance / "portal.db")
@@ -286,13 +290,7 @@ def demo_clinic(template_db, tmp_path_factory):
     found = _printables(env)
     yield env, found
     if PG_URL:
-        from portal import create_app
-        from portal.db import db
-        app = create_app({"DATABASE_URL": PG_URL, "SECRET_KEY": "bench"})
-        with app.app_context():
-            db.connect(reuse_if_open=True)
-            _truncate_all()
-            db.close()
+        _empty_postgres()
 
 
 def _history_job(browser: Browser, patient: str) -> int:
