@@ -223,6 +223,29 @@ def sign(form: ConsentForm, actor: Staff, today: date, signer_kind: str, signer_
     return ConsentForm.get_by_id(form.id)
 
 
+def discard(patient: Patient, code: str, actor: Staff, reason: str) -> None:
+    """Take away a form the patient will not sign (wrong kind, plan changed, filled by mistake), so
+    it stops waiting on the doctor's home. An unsigned form binds nobody, so the row goes; the
+    audit trail keeps its code, kind, text hash and the reason. A signed form is never discarded.
+    Decided on the row as it is inside the transaction: of two discards, the second is told."""
+    reason = " ".join((reason or "").split())[:200]
+    if not reason:
+        raise ServiceError(_l("Say why the form is discarded."), field="reason")
+    found = (ConsentForm.select(ConsentForm.id)
+             .where(ConsentForm.code == code, ConsentForm.patient == patient).scalar())
+    with unit_of_work():
+        row = locked(ConsentForm, found) if found else None
+        if row is None:
+            raise Conflict(_l("This form was already discarded."))
+        if row.status == "signed":
+            raise Conflict(_l("A signed form cannot be discarded."))
+        kind = ConsentTemplate.select(ConsentTemplate.kind).where(ConsentTemplate.id == row.template_id).scalar()
+        if ConsentForm.delete().where(ConsentForm.id == row.id, ConsentForm.status == "draft").execute() != 1:
+            raise Conflict(_l("This form was already discarded."))
+        audit.record("delete", patient=patient.id, object_type="consent", object_ref=row.code, actor=actor,
+                     detail={"discarded": True, "kind": kind, "hash": row.text_hash, "reason": reason})
+
+
 def forms_of(patient: Patient) -> list[ConsentForm]:
     return list(ConsentForm.select(ConsentForm, ConsentTemplate).join(ConsentTemplate)
                 .where(ConsentForm.patient == patient).order_by(ConsentForm.created_at.desc(), ConsentForm.id.desc()))

@@ -16,7 +16,7 @@ from portal.forms import BaseForm
 from portal.models import PlanItem, Procedure
 from portal.models.consent import CONSENT_KINDS, ConsentForm
 from portal.reports.render import render_pdf
-from portal.services import ServiceError
+from portal.services import Conflict, ServiceError
 from portal.services import consent as consents
 from portal.services.identity import age_on
 from portal.web import local_today, refuse, render, see_other
@@ -34,6 +34,10 @@ class SignConsentForm(BaseForm):
     relationship = SelectField(_l("Relationship to the patient"), choices=[], validate_choice=False)
     patient_strokes = HiddenField()
     doctor_strokes = HiddenField()
+
+
+class DiscardConsentForm(BaseForm):
+    reason = StringField(_l("Why it is discarded"), validators=[Length(max=200)])
 
 
 class TemplateForm(BaseForm):
@@ -119,6 +123,7 @@ def consent_show(code, form=None, status=200):
     if form is None and minor:
         sign_form.signer_kind.data = "guardian"
     return render("chart/consent_form.html", patient=patient, consent=consent, form=sign_form, minor=minor,
+                  discard_form=DiscardConsentForm(),
                   age=age_on(patient.birth_date, local_today()) if patient.birth_date else None,
                   intact=consents.hash_matches(consent), relationships=consents.RELATIONSHIPS,
                   kinds=consents.KIND_LABELS,
@@ -144,6 +149,26 @@ def consent_sign(code):
             return consent_show(code, form=form, status=422)
         return refuse(err, back=url_for("chart.consent_show", code=code))
     return see_other(url_for("chart.consent_show", code=code), _("Consent signed and locked."))
+
+
+@bp.route("/consent-forms/<code>/discard", methods=["POST"])
+@allow("consent.prepare")
+def consent_discard(code):
+    consent = ConsentForm.get_or_none(ConsentForm.code == code)
+    if consent is None:  # discarded meanwhile (another desk, a repeat): say so on the patient's forms
+        patient = load_patient(request.form.get("patient", ""), "consents")
+        return refuse(Conflict(_("This form was already discarded.")),
+                      back=url_for("chart.consent_list", code=patient.code))
+    consent = _owned(consent, consent.patient_id, "consent")
+    patient = consent.patient
+    form = DiscardConsentForm()
+    if not form.validate_on_submit():
+        return refuse(ServiceError(_("Check the reason.")), back=url_for("chart.consent_show", code=code))
+    try:
+        consents.discard(patient, code, current_user, form.reason.data)
+    except ServiceError as err:
+        return refuse(err, back=url_for("chart.consent_show", code=code))
+    return see_other(url_for("chart.consent_list", code=patient.code), _("Unsigned consent form discarded."))
 
 
 def _pdf_bytes(consent, lang):
