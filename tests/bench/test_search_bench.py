@@ -25,7 +25,7 @@ from tests.conftest import sign_in
 
 HX = {"HX-Request": "true", "HX-Target": "results", "HX-Current-URL": "http://localhost/patients"}
 MAX_VS_BASELINE = 3.0  # DESIGN.md: p95 ≤ 3× the floor, read on the quietest of the rounds
-MAX_GROWTH = 1.3       # DESIGN.md: 100k vs 1k patients ≤ 1.3×, on the quietest round's median
+MAX_GROWTH = 1.3       # DESIGN.md: 100k vs 1k patients ≤ 1.3×, as the quietest round's ratio to the floor
 BUDGET_GROWTH = MAX_GROWTH
 WARMUP = 10           # untimed requests before each timed run
 ROUNDS = 4
@@ -193,22 +193,23 @@ def figures(bench_app, password_hash, bench_sizes, bench_requests, request):
         lines.append(
             f"{kind:20} {q:>12} | {s.results:>4}/{b.results:<4} | {s.stmts:>2}/{b.stmts:<2} | "
             f"{b.p50 * ms:6.2f} {b.p95 * ms:6.2f} | {b.base_p95 * ms:8.2f} | {b.p95 / b.base_p95:7.1f}× | "
-            f"{b.p50 / s.p50:12.2f}× {b.p95 / s.p95:4.2f}× {b.best_p50 / s.best_p50:4.2f}×")
+            f"{b.p50 / s.p50:12.2f}× {b.p95 / s.p95:4.2f}× {growth(s, b):4.2f}×")
     bs, bb = next(iter(at_small.values())), next(iter(at_big.values()))
     lines.append(f"{'baseline (bare route)':20} {'chart_no =':>12} | {'':9} | {'1':>5} | "
                  f"{bb.base_p50 * ms:6.2f} {bb.base_p95 * ms:6.2f} | {'':8} | {'':8} | "
                  f"{bb.base_p50 / bs.base_p50:12.2f}× {bb.base_p95 / bs.base_p95:4.2f}×")
     lines.append(f"rows: result rows at small/big size; stmts: SQL statements per request at small/big; "
-                 f"p50/p95 at {big}; best: growth of the quietest of {ROUNDS} rounds' medians. Budget: "
+                 f"p50/p95 at {big}; best: growth of the page's median / the floor's median in the same "
+                 f"round, the quietest of {ROUNDS} rounds at each size. Budget: "
                  f"big/small ≤ {BUDGET_GROWTH}× (asserted on best ≤ {MAX_GROWTH}×); p95/base asserted "
                  f"< {MAX_VS_BASELINE}× in the best round; total {time.perf_counter() - started:.0f} s")
     report(request.config, "patient search benchmark", lines)
     worst_ratio = max(KINDS, key=lambda k: at_big[k].best_ratio95)
-    worst_growth = max(KINDS, key=lambda k: at_big[k].best_p50 / at_small[k].best_p50)
+    worst_growth = max(KINDS, key=lambda k: growth(at_small[k], at_big[k]))
     budget(request.config, "search broad prefixes at 100k: p95 / floor (worst)", at_big[worst_ratio].best_ratio95,
            f"{worst_ratio} {queries[worst_ratio]!r}, {big:,} patients")
     budget(request.config, "search growth 1k → 100k patients (worst)",
-           at_big[worst_growth].best_p50 / at_small[worst_growth].best_p50,
+           growth(at_small[worst_growth], at_big[worst_growth]),
            f"{worst_growth} {queries[worst_growth]!r}, {small:,} → {big:,} patients")
     return {"small": at_small, "big": at_big, "queries": queries}
 
@@ -236,9 +237,19 @@ def test_search_time_is_flat_in_data_size(figures, kind):
     assert_flat(kind, figures["small"][kind], figures["big"][kind])
 
 
+def growth(small, big) -> float:
+    """How much slower a page is at the large size than at the small one, each read as its median
+    over the floor's median in the same round (the quietest round at each size): the sizes are
+    measured minutes apart, and on a shared machine the load moves in between (the floor itself
+    was seen 1.9× slower at the second size), which a ratio of raw medians would count as growth."""
+    def relative(sample):
+        return min(statistics.median(t) / statistics.median(b) for t, b in zip(sample.rounds, sample.base_rounds))
+    return relative(big) / relative(small)
+
+
 def assert_flat(kind, small, big):
-    """The quietest round's median at the large size ≤ MAX_GROWTH × the small size's (the picker's
-    bench asks the same)."""
-    growth = big.best_p50 / small.best_p50
-    assert growth <= MAX_GROWTH, (
-        f"{kind}: p50 grew {growth:.2f}× from {small.best_p50 * 1000:.1f} ms to {big.best_p50 * 1000:.1f} ms")
+    """Growth 1k → 100k ≤ MAX_GROWTH (the picker's bench asks the same)."""
+    grew = growth(small, big)
+    assert grew <= MAX_GROWTH, (
+        f"{kind}: grew {grew:.2f}× against the floor (quietest rounds' medians {small.best_p50 * 1000:.1f} ms "
+        f"→ {big.best_p50 * 1000:.1f} ms)")
