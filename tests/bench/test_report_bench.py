@@ -37,7 +37,10 @@ def _paired(app, zh, latin, runs=RUNS) -> tuple[float, float, float]:
             statistics.median(z / la for z, la in pairs))
 
 
-def test_chinese_report_within_budget_of_latin(bench_app, request):
+def test_chinese_report_within_budget_of_latin(bench_app, request, monkeypatch):
+    # WeasyPrint itself is compared (and patched for the no-HarfBuzz line): render in this process,
+    # not through the shared renderer (its own latency is in test_memory_bench).
+    monkeypatch.setitem(bench_app.config, "PDF_RENDERER", "inline")
     with bench_app.app_context():
         h = hash_password("bench-password-1")
         staff = {r: Staff.create(username=f"rb-{r}", display_name=f"Dr {r}", role=r, password_hash=h)
@@ -67,17 +70,19 @@ def _rss_kib() -> int:
         return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:"))
 
 
-def test_many_renders_do_not_grow_the_worker(bench_app, request):
+def test_many_renders_do_not_grow_a_rendering_process(bench_app, request, monkeypatch):
     """Issue 5: renders in one process grow its memory by less than 10%, measured after a warm-up
-    (fonts, caches and the first allocations are the worker's normal size). DESIGN.md's budget is
-    web + worker ≤ 600 MiB after 200 PDFs: here the one process that rendered them is measured
-    (the PDFs are rendered in the web process today)."""
+    (fonts, caches and the first allocations are its normal size). Since issue 19 the web workers
+    render nothing (the shared renderer does, recycled after PDF_RENDER_RECYCLE printouts): this
+    is the renderer's own growth between recycles, rendered inline here so this process is it.
+    The total RSS of web + worker + renderer is test_memory_bench's figure."""
     import gc
     import os
 
     from flask_babel import force_locale
 
     from portal.reports import printouts
+    monkeypatch.setitem(bench_app.config, "PDF_RENDERER", "inline")
     renders = int(os.environ.get("BENCH_RENDERS", 200))
     warm_up = 25
     with bench_app.app_context():
@@ -100,11 +105,8 @@ def test_many_renders_do_not_grow_the_worker(bench_app, request):
             gc.collect()
             after = _rss_kib()
     growth = (after - before) / before
-    report(request.config, "worker memory over many printouts", [
+    report(request.config, "a rendering process's memory over many printouts", [
         f"{renders} first-visit reports (zh_CN and en alternating) in one process, {elapsed / renders * 1000:.0f} ms each",
         f"RSS after {warm_up} warm-up renders {before / 1024:.0f} MiB, after {renders} more {after / 1024:.0f} MiB: "
         f"{growth * 100:+.1f}% (budget < 10%)"])
-    budget(request.config, "RSS after 200 PDFs (web + worker)", after / 1024,
-           f"one process after {warm_up + renders} renders; growth {growth:+.0%}")
-    assert after / 1024 <= 600, (before, after)
     assert growth < 0.10, (before, after)
