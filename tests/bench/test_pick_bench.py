@@ -152,7 +152,7 @@ def figures(bench_app, password_hash, bench_sizes, bench_requests, request):
                      f"{b.best_ratio95:5.1f}× | {growth(s, b):5.2f}×")
     lines.append(f"rows and stmts at {small}/{big} patients; times at {big}; best: the quietest round's p95 ratio "
                  f"(asserted ≤ {MAX_VS_BASELINE}× by make bench); growth: {big} vs {small}, the quietest rounds' "
-                 f"medians over the floor's (asserted ≤ {MAX_GROWTH}×); total {time.perf_counter() - started:.0f} s")
+                 f"medians (asserted ≤ {MAX_GROWTH}×); total {time.perf_counter() - started:.0f} s")
     report(request.config, "patient picker type-ahead benchmark", lines)
     worst = max(queries, key=lambda k: at_big[k].best_ratio95)
     budget(request.config, "type-ahead pick, broad prefixes at 100k: p95 / floor (worst)", at_big[worst].best_ratio95,
