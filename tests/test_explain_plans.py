@@ -34,6 +34,9 @@ from tests.bench import synthetic
 from tests.bench.conftest import bench_app  # noqa: F401 (the fixture)
 from tests.conftest import sign_in
 
+# Builds a 100k-patient clinic and reads no clock: run once by make test, not by each clock sweep.
+pytestmark = pytest.mark.heavy
+
 PATIENTS = int(os.environ.get("EXPLAIN_PATIENTS", 100_000))
 DAY = date(2026, 6, 10)                # the day the grid shows (any day: the grid is asked by date)
 CHAIRS, SLOTS, DAYS = 20, 16, 121      # 20 chairs × 16 half-hours a day, 60 days either side

@@ -53,7 +53,7 @@ class Patient(BaseModel):
 
     class Meta:
         table_name = "patient"
-        # Search keys with the page's tie-breaker (migration 0024): a range scan on one of these
+        # Search keys with the page's tie-breaker (migration 0022): a range scan on one of these
         # is already in the order a search page shows, so it stops after the page.
         indexes = ((("name", "id"), False), (("name_pinyin", "id"), False),
                    (("name_initials", "id"), False), (("phone_rev", "id"), False))
